@@ -1,0 +1,250 @@
+"""The site-model stage: choose what is published, decide every URL, group stories by term."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from .config import Config, TermInfo
+from .errors import ContentError, Problem
+from .links import resolve_ref, rewrite_links
+from .model import Asset, MenuItem, Page, Site, SiteInfo, Story, Term, TermRef, reading_minutes
+from .parse import ParsedPage, ParsedStory, shown_path
+from .sources import Sources, line_of
+from .urls import SiteUrls, expand_permalink, safe_site_path, slugify
+
+TERM_FOLDERS = {"niche": "niches", "audience": "audiences", "tag": "tags"}
+
+
+def is_published(meta_draft: bool, date: dt.datetime | None, config: Config, now: dt.datetime) -> bool:
+    """Drafts and future-dated entries are left out unless the build asks for them."""
+    if meta_draft and not config.drafts:
+        return False
+    return config.future or date is None or date <= now
+
+
+def assemble_site(
+    config: Config,
+    sources: Sources,
+    parsed_stories: list[ParsedStory],
+    parsed_pages: list[ParsedPage],
+    now: dt.datetime,
+) -> tuple[Site, list[Problem]]:
+    """Build the site model; return it with the warnings found (errors under `strict`)."""
+    urls = SiteUrls(config.base_url)
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    stories = [p for p in parsed_stories if is_published(p.meta.draft, p.meta.date, config, now)]
+    pages = [p for p in parsed_pages if is_published(p.meta.draft, None, config, now)]
+    problems += _duplicates((p.meta.slug, p.doc.shown, p.doc.lines.get("slug", 1)) for p in stories)
+    problems += _duplicates((p.meta.slug, p.doc.shown, p.doc.lines.get("slug", 1)) for p in pages)
+
+    story_paths = {id(p): _story_path(p, config) for p in stories}
+    page_paths = {id(p): f"{p.meta.slug}/" for p in pages}
+    for parsed in [*stories, *pages]:
+        path = story_paths.get(id(parsed), page_paths.get(id(parsed), ""))
+        if not safe_site_path(path):
+            problems.append(Problem(parsed.doc.shown, parsed.doc.lines.get("slug", 1), f"'{path}' leaves the output folder"))
+    if problems:
+        raise ContentError(problems)
+
+    assets = _assets(sources, config, {p.doc.path: story_paths.get(id(p), page_paths.get(id(p))) for p in [*stories, *pages]})
+    targets: dict[Path, str] = {a.source: urls.url(a.path) for a in assets}
+    targets.update({p.doc.path: urls.url(story_paths[id(p)]) for p in stories})
+    targets.update({p.doc.path: urls.url(page_paths[id(p)]) for p in pages})
+
+    terms = _TermIndex(config, urls)
+    built_stories = []
+    for parsed in stories:
+        warnings += terms.check(parsed)
+        content, dead = rewrite_links(parsed.body.html, parsed.doc.path.parent, targets)
+        warnings += [_dead_link(parsed, ref) for ref in dead]
+        built_stories.append(_story(parsed, config, urls, story_paths[id(parsed)], content, terms, targets, warnings))
+    built_stories.sort(key=lambda s: s.slug)
+    built_stories.sort(key=lambda s: s.date, reverse=True)
+
+    built_pages = []
+    for parsed in pages:
+        content, dead = rewrite_links(parsed.body.html, parsed.doc.path.parent, targets)
+        warnings += [_dead_link(parsed, ref) for ref in dead]
+        built_pages.append(_page(parsed, urls, page_paths[id(parsed)], content))
+    built_pages.sort(key=lambda p: p.slug)
+
+    if config.strict and warnings:
+        raise ContentError([*warnings])
+    info = SiteInfo(
+        title=config.title,
+        description=config.description,
+        language=config.language,
+        author=config.author,
+        base_url=config.base_url,
+        niches=terms.terms("niche", built_stories),
+        audiences=terms.terms("audience", built_stories),
+        tags=terms.terms("tag", built_stories),
+        menu=tuple(
+            MenuItem(p.title, p.url) for p in sorted(built_pages, key=lambda p: (p.weight, p.title.casefold())) if p.menu
+        ),
+        stories_count=len(built_stories),
+    )
+    return Site(info, tuple(built_stories), tuple(built_pages), assets, now), warnings
+
+
+def _story_path(parsed: ParsedStory, config: Config) -> str:
+    date = parsed.meta.date
+    return expand_permalink(
+        config.story_permalink,
+        slug=parsed.meta.slug,
+        year=f"{date.year:04d}",
+        month=f"{date.month:02d}",
+        day=f"{date.day:02d}",
+        niche=parsed.meta.niche,
+    )
+
+
+def _duplicates(entries: Iterable[tuple[str, str, int]]) -> list[Problem]:
+    first: dict[str, tuple[str, int]] = {}
+    problems = []
+    for slug, shown, line in entries:
+        if slug in first:
+            other, other_line = first[slug]
+            problems.append(
+                Problem(shown, line, f"slug '{slug}' is already used by {other}:{other_line}", "give one of them another slug: in its front-matter")
+            )
+        else:
+            first[slug] = (shown, line)
+    return problems
+
+
+def _assets(sources: Sources, config: Config, entry_paths: Mapping[Path, str | None]) -> tuple[Asset, ...]:
+    static_dir = config.content_dir / "static"
+    assets = [Asset(path, path.relative_to(static_dir).as_posix()) for path in sources.static]
+    for index, files in sources.bundle_files.items():
+        site_path = entry_paths.get(index)
+        if site_path is not None:
+            assets += [Asset(path, site_path + path.relative_to(index.parent).as_posix()) for path in files]
+    return tuple(assets)
+
+
+def _dead_link(parsed: ParsedStory | ParsedPage, ref: str) -> Problem:
+    return Problem(
+        parsed.doc.shown,
+        line_of(parsed.doc, ref) or parsed.doc.body_line,
+        f"link to '{ref}' matches no published story, page or file",
+        "check the file name; a link to a story is its file name, e.g. other-story.md",
+    )
+
+
+def _story(
+    parsed: ParsedStory,
+    config: Config,
+    urls: SiteUrls,
+    path: str,
+    content: str,
+    terms: _TermIndex,
+    targets: Mapping[Path, str],
+    warnings: list[Problem],
+) -> Story:
+    meta = parsed.meta
+    cover = None
+    if meta.cover:
+        cover = resolve_ref(meta.cover, parsed.doc.path.parent, targets)
+        if cover is None:
+            warnings.append(Problem(parsed.doc.shown, meta.lines.get("cover"), f"cover '{meta.cover}' is not a file here"))
+    return Story(
+        slug=meta.slug,
+        title=meta.title,
+        path=path,
+        url=urls.url(path),
+        date=meta.date,
+        updated=meta.updated,
+        niche=terms.ref("niche", meta.niche),
+        audiences=tuple(terms.ref("audience", a) for a in meta.audiences),
+        tags=tuple(terms.ref("tag", t) for t in meta.tags),
+        summary=meta.summary or parsed.body.first_paragraph,
+        author=meta.author,
+        cover=cover,
+        cover_alt=meta.cover_alt,
+        lang=meta.lang,
+        draft=meta.draft,
+        canonical=meta.canonical,
+        content=content,
+        word_count=parsed.body.word_count,
+        reading_time=reading_minutes(parsed.body.word_count, config.words_per_minute),
+        related_slugs=meta.related,
+        extra=meta.extra,
+        source=parsed.doc.path,
+        shown=parsed.doc.shown,
+        lines=meta.lines,
+    )
+
+
+def _page(parsed: ParsedPage, urls: SiteUrls, path: str, content: str) -> Page:
+    meta = parsed.meta
+    return Page(
+        slug=meta.slug,
+        title=meta.title,
+        path=path,
+        url=urls.url(path),
+        summary=meta.summary or parsed.body.first_paragraph,
+        lang=meta.lang,
+        menu=meta.menu,
+        weight=meta.weight,
+        canonical=meta.canonical,
+        content=content,
+        extra=meta.extra,
+        source=parsed.doc.path,
+        shown=parsed.doc.shown,
+    )
+
+
+class _TermIndex:
+    """Names, titles and URLs of niches, audiences and tags, declared or met in stories."""
+
+    def __init__(self, config: Config, urls: SiteUrls) -> None:
+        self.urls = urls
+        self.declared: dict[str, Mapping[str, TermInfo]] = {
+            "niche": config.niches,
+            "audience": config.audiences,
+            "tag": {},
+        }
+        self.titles: dict[tuple[str, str], str] = {}
+
+    def ref(self, kind: str, name: str) -> TermRef:
+        slug = slugify(name) if kind == "tag" else name
+        info = self.declared[kind].get(slug)
+        title = self.titles.setdefault((kind, slug), info.title if info else _title_of(kind, name))
+        return TermRef(kind, slug, title, self.urls.url(f"{TERM_FOLDERS[kind]}/{slug}/"))
+
+    def check(self, parsed: ParsedStory) -> list[Problem]:
+        """Warn about niches and audiences the site does not declare (when it declares any)."""
+        found = []
+        for kind, key, names in (("niche", "niche", [parsed.meta.niche]), ("audience", "audience", parsed.meta.audiences)):
+            declared = self.declared[kind]
+            for name in names:
+                if declared and name not in declared:
+                    close = difflib.get_close_matches(name, list(declared), n=1)
+                    hint = f"did you mean '{close[0]}'?" if close else f"declare it under {kind}s: in storysite.yaml"
+                    found.append(Problem(parsed.doc.shown, parsed.doc.lines.get(key), f"{kind} '{name}' is not declared", hint))
+        return found
+
+    def terms(self, kind: str, stories: list[Story]) -> tuple[Term, ...]:
+        members: dict[str, list[Story]] = {slug: [] for slug in self.declared[kind]}
+        for story in stories:
+            refs = {"niche": (story.niche,), "audience": story.audiences, "tag": story.tags}[kind]
+            for ref in refs:
+                members.setdefault(ref.slug, []).append(story)
+        terms = []
+        for slug, members_of in members.items():
+            info = self.declared[kind].get(slug)
+            title = self.titles.get((kind, slug)) or (info.title if info else slug)
+            path = f"{TERM_FOLDERS[kind]}/{slug}/"
+            terms.append(
+                Term(kind, slug, title, path, self.urls.url(path), info.description if info else "", tuple(members_of), info is not None)
+            )
+        return tuple(sorted(terms, key=lambda t: (t.title.casefold(), t.slug)))
+
+
+def _title_of(kind: str, name: str) -> str:
+    return name if kind == "tag" else name.replace("-", " ").capitalize()

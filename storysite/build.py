@@ -1,0 +1,55 @@
+"""The pipeline in one function: config -> discover -> parse -> site model -> relate -> render -> write."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from functools import partial
+
+from .assemble import assemble_site
+from .config import Config
+from .dates import build_time
+from .errors import Problem
+from .parse import parse_sources
+from .relate import relate_stories
+from .render import render_site
+from .sources import discover
+from .theme import load_strings, make_environment, static_layers, theme_chain, translator
+from .writer import asset_outputs, plan_outputs, static_outputs, write_site
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build made, for the one-line summary."""
+
+    stories: int
+    pages: int
+    files: int
+    seconds: float
+    warnings: tuple[Problem, ...]
+
+
+def build_site(config: Config) -> BuildResult:
+    """Build the whole site into config.output_dir; on any error the previous output stays as it was."""
+    started = time.perf_counter()
+    chain = theme_chain(config)
+    sources = discover(config.content_dir)
+    stories, pages = parse_sources(sources, config)
+    site, warnings = assemble_site(config, sources, stories, pages, build_time())
+    for warning in warnings:
+        log.warning("%s", warning)
+    related = relate_stories(site.stories, config)
+    env = make_environment(config, chain)
+    strings = load_strings(config, chain)
+    rendered = render_site(site, related, env, partial(translator, strings), config.paginate)
+    plan = plan_outputs(
+        static_outputs(static_layers(config, chain)),
+        [*asset_outputs(site.assets, config.root), *rendered],
+    )
+    write_site(plan, config.output_dir)
+    return BuildResult(
+        len(site.stories), len(site.pages), len(plan), time.perf_counter() - started, tuple(warnings)
+    )

@@ -1,0 +1,146 @@
+"""The command line: parse options, load config, call one library function, show the outcome."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from . import __version__
+
+SITE_OPTION = click.option(
+    "-s", "--site", "site_dir", type=click.Path(file_okay=False, path_type=Path), default=".",
+    show_default=True, help="The site folder (where storysite.yaml is).",
+)
+DEBUG_OPTION = click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = {logging.WARNING: "warning: ", logging.ERROR: "error: "}.get(record.levelno, "")
+        return prefix + record.getMessage()
+
+
+def _setup_logging(debug: bool, quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    root = logging.getLogger("storysite")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
+    root.propagate = False
+
+
+def _run(debug: bool, action: Callable[[], Any], quiet: bool = False) -> Any:
+    """Run a command's work; turn user mistakes into a message and exit code 1, without a traceback."""
+    from .errors import StorysiteError
+
+    _setup_logging(debug, quiet)
+    try:
+        return action()
+    except StorysiteError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(click.style("error: ", fg="red", bold=True) + str(exc).replace("\n", "\nerror: "), err=True)
+        sys.exit(1)
+    except OSError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(click.style("error: ", fg="red", bold=True) + f"{exc.strerror or exc}: {exc.filename or ''}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("interrupted; the previous site is unchanged", err=True)
+        sys.exit(130)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="storysite")
+def main() -> None:
+    """storysite: build a brand storytelling blog from Markdown stories."""
+
+
+@main.command()
+@SITE_OPTION
+@click.option("--base-url", help="Where the site will be published, e.g. https://user.github.io/repo/.")
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Output folder (default: _site).")
+@click.option("--drafts", is_flag=True, default=None, help="Include stories marked draft: true.")
+@click.option("--future", is_flag=True, default=None, help="Include stories dated in the future.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but warnings and errors.")
+@DEBUG_OPTION
+def build(site_dir: Path, base_url: str | None, out: Path | None, drafts: bool | None, future: bool | None,
+          quiet: bool, debug: bool) -> None:
+    """Build the site into _site/ (or --out)."""
+
+    def action() -> None:
+        from .build import build_site
+        from .config import load_config
+
+        config = load_config(
+            site_dir, base_url=base_url, output_dir=out.resolve() if out else None, drafts=drafts, future=future
+        )
+        result = build_site(config)
+        if not quiet:
+            shown = _shown(config.output_dir)
+            click.echo(
+                f"Built {_count(result.stories, 'story', 'stories')} and {_count(result.pages, 'page', 'pages')}"
+                f" into {shown}/ ({result.files} files) in {result.seconds:.2f} s"
+                + (f", {_count(len(result.warnings), 'warning', 'warnings')}" if result.warnings else "")
+            )
+
+    _run(debug, action, quiet)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+@DEBUG_OPTION
+def init(directory: Path, debug: bool) -> None:
+    """Create a new site with sample stories in DIRECTORY (default: here)."""
+
+    def action() -> None:
+        from .scaffold import init_site
+
+        init_site(directory)
+        click.echo(f"Created a new site in {directory}/. Next: cd {directory} && storysite build")
+
+    _run(debug, action)
+
+
+@main.command()
+@click.argument("title")
+@click.option("--niche", required=True, help="The one niche the story serves (a slug).")
+@click.option("--audience", "audiences", multiple=True, required=True, help="An audience it speaks to; repeat for more.")
+@click.option("--tag", "tags", multiple=True, help="A tag; repeat for more.")
+@click.option("--slug", help="The story's slug (default: from the title).")
+@click.option("--lang", help="The story's language, when not the site's.")
+@click.option("--draft", is_flag=True, help="Mark it draft: true.")
+@SITE_OPTION
+@DEBUG_OPTION
+def new(title: str, niche: str, audiences: tuple[str, ...], tags: tuple[str, ...], slug: str | None,
+        lang: str | None, draft: bool, site_dir: Path, debug: bool) -> None:
+    """Write a new story with its front-matter; never overwrites one."""
+
+    def action() -> None:
+        from .config import load_config
+        from .scaffold import NewStory, new_story
+
+        config = load_config(site_dir)
+        path, warnings = new_story(config, NewStory(title, niche, audiences, tags, slug, lang, draft))
+        for warning in warnings:
+            click.echo(f"warning: {warning}", err=True)
+        click.echo(f"Created {_shown(path)}")
+
+    _run(debug, action)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,260 @@
+"""storysite.yaml as one declared, frozen value: every key has a default, a type and a check."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ConfigError, Problem
+from .yamlload import load_yaml
+
+CONFIG_FILE = "storysite.yaml"
+SLUG_RE = re.compile(r"^[^\W_][\w.-]*$")
+PERMALINK_FIELDS = ("slug", "year", "month", "day", "niche")
+
+
+@dataclass(frozen=True)
+class TermInfo:
+    """A niche or audience the brand declares: the title and description its page shows."""
+
+    title: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The site's settings; paths are absolute, resolved against the folder of storysite.yaml."""
+
+    root: Path
+    """The site folder (where storysite.yaml is, or would be)."""
+    title: str = "My stories"
+    """The site's name, shown in every page header and title."""
+    description: str = ""
+    """One sentence about the site, for the home page and search engines."""
+    base_url: str = "/"
+    """Where the site is published, e.g. https://user.github.io/repo/; its path prefixes every link."""
+    language: str = "en"
+    """The site's language (BCP 47 code, e.g. en, id): UI strings and dates."""
+    timezone: str = "UTC"
+    """IANA time zone for dates written without one, e.g. Asia/Jakarta."""
+    author: str = ""
+    """Default author of stories that name none."""
+    theme: str = "default"
+    """Theme folder name: the site's themes/<name>/ first, then the themes that ship with storysite."""
+    paginate: int = 10
+    """Stories per page on the home page."""
+    words_per_minute: int = 200
+    """Reading speed used for a story's reading time."""
+    strict: bool = False
+    """Make warnings (undeclared niches or audiences, broken links) errors."""
+    drafts: bool = False
+    """Build stories marked draft: true (the --drafts option)."""
+    future: bool = False
+    """Build stories dated in the future (the --future option)."""
+    story_permalink: str = "/stories/{slug}/"
+    """URL pattern of a story; may use {slug}, {year}, {month}, {day}, {niche}."""
+    niches: Mapping[str, TermInfo] = field(default_factory=lambda: MappingProxyType({}))
+    """The niches the brand serves: slug -> title and description."""
+    audiences: Mapping[str, TermInfo] = field(default_factory=lambda: MappingProxyType({}))
+    """The audiences the brand speaks to: slug -> title and description."""
+    content_dir: Path = Path("content")
+    """Folder with stories/, pages/ and static/."""
+    output_dir: Path = Path("_site")
+    """Where the built site goes."""
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """Free-form values for themes (`extra:` in storysite.yaml)."""
+
+    @property
+    def config_file(self) -> Path:
+        """The path of storysite.yaml (it may not exist)."""
+        return self.root / CONFIG_FILE
+
+
+# storysite.yaml keys that map to a Config field of another name or shape.
+_KEY_TO_FIELD = {"permalinks": "story_permalink"}
+_SETTABLE = sorted(
+    {f.name for f in dataclasses.fields(Config)} - {"root", "story_permalink"} | set(_KEY_TO_FIELD)
+)
+
+
+def load_config(root: Path, **overrides: Any) -> Config:
+    """Read storysite.yaml in `root` (if any), apply command-line overrides, validate everything."""
+    root = root.resolve()
+    path = root / CONFIG_FILE
+    raw: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    if path.is_file():
+        text = _read_text(path)
+        data, lines = load_yaml(text, _show(path, root))
+        if data is not None and not isinstance(data, dict):
+            raise ConfigError(Problem(CONFIG_FILE, 1, "must be a mapping of settings", "e.g. title: My blog"))
+        raw = data or {}
+    checker = _Checker(CONFIG_FILE, lines)
+    values = checker.check_all(raw)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if checker.problems:
+        raise ConfigError(checker.problems)
+    config = Config(root=root, **values)
+    config = dataclasses.replace(
+        config,
+        content_dir=(root / config.content_dir).resolve(),
+        output_dir=(root / config.output_dir).resolve(),
+    )
+    check_output_dir(config)
+    return config
+
+
+def check_output_dir(config: Config) -> None:
+    """Refuse an output folder that would overwrite the site's own sources."""
+    out = config.output_dir
+    clash = config.root if config.root.is_relative_to(out) else None
+    for folder in (config.content_dir, config.root / "themes", config.root / "templates"):
+        if out.is_relative_to(folder):
+            clash = folder
+    if clash is not None:
+        raise ConfigError(
+            Problem("output_dir", None, f"{out} would overwrite {clash}", "build into a folder of its own, e.g. _site")
+        )
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(Problem(path.name, None, f"not UTF-8 text ({exc.reason})", "save it as UTF-8")) from None
+
+
+def _show(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+class _Checker:
+    """Converts raw YAML values to Config fields, collecting every problem instead of stopping."""
+
+    def __init__(self, path: str, lines: dict[str, int]) -> None:
+        self.path = path
+        self.lines = lines
+        self.problems: list[Problem] = []
+
+    def fail(self, key: str, message: str, hint: str = "") -> None:
+        self.problems.append(Problem(self.path, self.lines.get(key), message, hint))
+
+    def check_all(self, raw: dict[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            key = str(key)
+            check = getattr(self, f"_check_{key}", None)
+            if key not in _SETTABLE or check is None:
+                close = difflib.get_close_matches(key, _SETTABLE, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(_SETTABLE)
+                self.fail(key, f"unknown setting '{key}'", hint)
+                continue
+            converted = check(key, value)
+            if converted is not None:
+                values[_KEY_TO_FIELD.get(key, key)] = converted
+        return values
+
+    def _text(self, key: str, value: Any) -> str | None:
+        if value is None or isinstance(value, (dict, list)):
+            self.fail(key, f"'{key}' must be text")
+            return None
+        return str(value)
+
+    def _flag(self, key: str, value: Any) -> bool | None:
+        if not isinstance(value, bool):
+            self.fail(key, f"'{key}' must be true or false")
+            return None
+        return value
+
+    def _count(self, key: str, value: Any) -> int | None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            self.fail(key, f"'{key}' must be a whole number of at least 1")
+            return None
+        return value
+
+    _check_title = _check_description = _check_author = _check_theme = _text
+    _check_strict = _check_drafts = _check_future = _flag
+    _check_paginate = _check_words_per_minute = _count
+
+    def _check_base_url(self, key: str, value: Any) -> str | None:
+        text = self._text(key, value)
+        if text is None:
+            return None
+        parts = urlsplit(text)
+        if parts.scheme not in ("", "http", "https") or (parts.scheme and not parts.netloc):
+            self.fail(key, f"'{text}' is not a site address", "e.g. https://user.github.io/repo/ or /")
+            return None
+        if not parts.scheme and not text.startswith("/"):
+            self.fail(key, f"'{text}' must be a full URL or start with /", "e.g. https://example.org/")
+            return None
+        return text if text.endswith("/") else text + "/"
+
+    def _check_language(self, key: str, value: Any) -> str | None:
+        text = self._text(key, value)
+        if text is not None and not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*", text):
+            self.fail(key, f"'{text}' is not a language code", "e.g. en, id, pt-BR")
+            return None
+        return text
+
+    def _check_timezone(self, key: str, value: Any) -> str | None:
+        from .dates import find_timezone
+
+        text = self._text(key, value)
+        if text is not None and find_timezone(text) is None:
+            self.fail(key, f"unknown time zone '{text}'", "use an IANA name such as Asia/Jakarta or UTC")
+            return None
+        return text
+
+    def _check_content_dir(self, key: str, value: Any) -> Path | None:
+        text = self._text(key, value)
+        return Path(text) if text else None
+
+    _check_output_dir = _check_content_dir
+
+    def _check_permalinks(self, key: str, value: Any) -> str | None:
+        if not isinstance(value, dict) or set(value) - {"story"}:
+            self.fail(key, "'permalinks' takes one key, story", "e.g. permalinks: {story: /{year}/{slug}/}")
+            return None
+        pattern = str(value.get("story", "/stories/{slug}/"))
+        fields = set(re.findall(r"{(\w*)}", pattern))
+        if "slug" not in fields or fields - set(PERMALINK_FIELDS) or not pattern.endswith("/"):
+            self.fail(
+                key,
+                f"story permalink '{pattern}' must use {{slug}} and end with /",
+                "fields: " + ", ".join("{%s}" % f for f in PERMALINK_FIELDS),
+            )
+            return None
+        return pattern
+
+    def _check_niches(self, key: str, value: Any) -> Mapping[str, TermInfo] | None:
+        if not isinstance(value, dict):
+            self.fail(key, f"'{key}' must map slugs to a title and description", "e.g. founders: {title: Founders}")
+            return None
+        terms: dict[str, TermInfo] = {}
+        for slug, info in value.items():
+            slug = str(slug)
+            if not SLUG_RE.match(slug):
+                self.fail(key, f"'{slug}' is not a slug", "use lowercase words joined by hyphens")
+            elif isinstance(info, dict) and not set(info) - {"title", "description"}:
+                title = str(info.get("title") or slug.replace("-", " ").capitalize())
+                terms[slug] = TermInfo(title, str(info.get("description") or ""))
+            elif isinstance(info, str) or info is None:
+                terms[slug] = TermInfo(info or slug.replace("-", " ").capitalize())
+            else:
+                self.fail(key, f"'{slug}' must have only a title and a description")
+        return MappingProxyType(terms)
+
+    _check_audiences = _check_niches
+
+    def _check_extra(self, key: str, value: Any) -> Mapping[str, Any] | None:
+        if not isinstance(value, dict):
+            self.fail(key, "'extra' must be a mapping")
+            return None
+        return MappingProxyType(value)

@@ -1,0 +1,190 @@
+"""The render stage: the site model through the theme's templates into outputs (nothing is written here)."""
+
+from __future__ import annotations
+
+import logging
+import xml.etree.ElementTree as etree
+from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import groupby
+from pathlib import Path
+from typing import Any, Callable
+
+from . import __version__
+from .dates import format_date
+from .model import RelatedLink, Site, Story, Term
+from .theme import Environment, render_template
+from .urls import SiteUrls, output_file
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file of the built site: its bytes, or a file to copy, and what made it."""
+
+    path: str
+    """Path inside the output folder, e.g. "stories/x/index.html"."""
+    data: bytes | None
+    source: Path | None
+    origin: str
+    """What produced it, for messages about clashes."""
+
+
+@dataclass(frozen=True)
+class PageMeta:
+    """What every template knows about the page it renders."""
+
+    kind: str
+    title: str
+    description: str
+    url: str
+    canonical: str
+    lang: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Paginator:
+    """Where a page of the home page list stands among the others."""
+
+    number: int
+    count: int
+    prev_url: str | None
+    next_url: str | None
+
+
+class Renderer:
+    """Renders pages of one site with one Jinja environment and its UI strings."""
+
+    def __init__(
+        self,
+        site: Site,
+        env: Environment,
+        translators: Callable[[str], Callable[..., str]],
+    ) -> None:
+        self.site = site
+        self.env = env
+        self.translators = translators
+        self.urls = SiteUrls(site.info.base_url)
+        self.outputs: list[Output] = []
+
+    def page(self, names: list[str], page_kind: str, path: str, title: str, description: str = "", *,
+             lang: str | None = None, canonical: str | None = None, out: str | None = None, **context: Any) -> None:
+        """Render one page from the first template of `names` that exists."""
+        info = self.site.info
+        lang = lang or info.language
+        meta = PageMeta(
+            kind=page_kind,
+            title=title if page_kind == "home" and title == info.title else f"{title} · {info.title}",
+            description=description or info.description,
+            url=self.urls.url(path),
+            canonical=canonical or self.urls.absolute(path),
+            lang=lang,
+            path=path,
+        )
+        variables = dict(
+            site=info,
+            meta=meta,
+            t=self.translators(lang),
+            url=self.urls.url,
+            format_date=lambda value, format="long": format_date(value, lang, format),
+            generator=f"storysite {__version__}",
+            **context,
+        )
+        template_name, html = render_template(self.env, names, variables)
+        target = out or output_file(path)
+        self.outputs.append(Output(target, html.encode("utf-8"), None, f"template {template_name} for {page_kind} '{title}'"))
+
+
+def render_site(
+    site: Site,
+    related: Mapping[str, tuple[RelatedLink, ...]],
+    env: Environment,
+    translators: Callable[[str], Callable[..., str]],
+    per_page: int,
+) -> list[Output]:
+    """Every HTML page, the sitemap and robots.txt of the site."""
+    r = Renderer(site, env, translators)
+    info = site.info
+    pages_of = [site.stories[i : i + per_page] for i in range(0, len(site.stories), per_page)] or [()]
+    for number, stories in enumerate(pages_of, start=1):
+        r.page(
+            ["index.html"], "home", _home_path(number), info.title if number == 1 else f"{info.title} ({number})",
+            stories=stories,
+            paginator=Paginator(
+                number,
+                len(pages_of),
+                r.urls.url(_home_path(number - 1)) if number > 1 else None,
+                r.urls.url(_home_path(number + 1)) if number < len(pages_of) else None,
+            ),
+        )
+    for index, story in enumerate(site.stories):
+        r.page(
+            [f"story-{story.niche.slug}.html", "story.html"], "story", story.path, story.title, story.summary,
+            lang=story.lang, canonical=story.canonical,
+            story=story,
+            related=related.get(story.slug, ()),
+            newer=site.stories[index - 1] if index > 0 else None,
+            older=site.stories[index + 1] if index + 1 < len(site.stories) else None,
+        )
+    for page in site.pages:
+        r.page([f"page-{page.slug}.html", "page.html"], "page", page.path, page.title, page.summary,
+               lang=page.lang, canonical=page.canonical, page=page)
+    for kind, folder in (("niche", "niches"), ("audience", "audiences"), ("tag", "tags")):
+        terms = site.term(kind)
+        r.page(["terms.html"], "terms", f"{folder}/", r.translators(info.language)(f"{kind}s"), kind=kind, terms=terms)
+        for term in terms:
+            r.page([f"{kind}-{term.slug}.html", f"{kind}.html", "term.html"], kind, term.path, term.title,
+                   _term_description(term), term=term)
+    t = r.translators(info.language)
+    r.page(["map.html"], "map", "map/", t("map"), niches=info.niches, audiences=info.audiences)
+    years = tuple((year, tuple(group)) for year, group in groupby(site.stories, key=lambda s: s.date.year))
+    r.page(["archive.html"], "archive", "archive/", t("archive"), years=years)
+    r.page(["404.html"], "404", "404.html", t("not_found_title"), out="404.html")
+    if r.urls.origin:
+        r.outputs.append(_sitemap(site, r.urls))
+    else:
+        log.info("no sitemap.xml: it needs absolute URLs, so set base_url to the site's full address")
+    r.outputs.append(Output("robots.txt", _robots(r.urls).encode(), None, "robots.txt"))
+    r.outputs.append(Output(".nojekyll", b"", None, ".nojekyll (GitHub Pages: publish as it is)"))
+    return r.outputs
+
+
+def _home_path(number: int) -> str:
+    return "" if number <= 1 else f"page/{number}/"
+
+
+def _term_description(term: Term) -> str:
+    return term.description or f"{term.title}: {len(term.stories)} stories"
+
+
+def _sitemap(site: Site, urls: SiteUrls) -> Output:
+    root = etree.Element("urlset", xmlns="http://www.sitemaps.org/schemas/sitemap/0.9")
+
+    def add(path: str, story: Story | None = None) -> None:
+        entry = etree.SubElement(root, "url")
+        etree.SubElement(entry, "loc").text = urls.absolute(path)
+        if story is not None:
+            etree.SubElement(entry, "lastmod").text = (story.updated or story.date).isoformat(timespec="seconds")
+
+    add("")
+    for story in site.stories:
+        add(story.path, story)
+    for page in site.pages:
+        add(page.path)
+    for kind in ("niche", "audience", "tag"):
+        for term in site.term(kind):
+            add(term.path)
+    for path in ("map/", "archive/"):
+        add(path)
+    etree.indent(root)
+    data = b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="utf-8") + b"\n"
+    return Output("sitemap.xml", data, None, "sitemap.xml")
+
+
+def _robots(urls: SiteUrls) -> str:
+    lines = ["User-agent: *", "Allow: /"]
+    if urls.origin:
+        lines.append(f"Sitemap: {urls.absolute('sitemap.xml')}")
+    return "\n".join(lines) + "\n"

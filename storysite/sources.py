@@ -1,0 +1,114 @@
+"""Find the site's source files and split each into front-matter and body."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ContentError, Problem
+from .yamlload import load_yaml
+
+FENCE = "---"
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Every input file of a site, sorted, as absolute paths."""
+
+    stories: tuple[Path, ...]
+    """content/stories/*.md and content/stories/<slug>/index.md."""
+    pages: tuple[Path, ...]
+    """content/pages/*.md and content/pages/<slug>/index.md."""
+    bundle_files: dict[Path, tuple[Path, ...]]
+    """For each index.md of a bundle, the other files in its folder (images and such)."""
+    static: tuple[Path, ...]
+    """Everything under content/static/, dot-files included."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """A Markdown file split in two: parsed front-matter and the Markdown body."""
+
+    path: Path
+    """Absolute path of the file."""
+    shown: str
+    """The path as shown in messages (relative to the site folder)."""
+    meta: dict[str, Any]
+    """The front-matter mapping."""
+    lines: dict[str, int]
+    """The line of each front-matter key."""
+    body: str
+    """The Markdown after the front-matter, with "\\n" line ends."""
+    body_line: int
+    """The file line the body starts on."""
+
+
+def discover(content_dir: Path) -> Sources:
+    """Walk content/ once and sort what it holds."""
+    stories, bundles_s = _markdown_in(content_dir / "stories")
+    pages, bundles_p = _markdown_in(content_dir / "pages")
+    static_dir = content_dir / "static"
+    static = tuple(sorted(p for p in static_dir.rglob("*") if p.is_file())) if static_dir.is_dir() else ()
+    return Sources(stories, pages, {**bundles_s, **bundles_p}, static)
+
+
+def _markdown_in(folder: Path) -> tuple[tuple[Path, ...], dict[Path, tuple[Path, ...]]]:
+    if not folder.is_dir():
+        return (), {}
+    found: list[Path] = []
+    bundles: dict[Path, tuple[Path, ...]] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.is_file() and entry.suffix == ".md":
+            found.append(entry)
+        elif entry.is_dir() and (entry / "index.md").is_file():
+            index = entry / "index.md"
+            found.append(index)
+            bundles[index] = tuple(sorted(p for p in entry.rglob("*") if p.is_file() and p != index))
+    return tuple(found), bundles
+
+
+def read_text(path: Path, shown: str) -> str:
+    """A file's text: UTF-8 (a BOM is fine), line ends made "\\n"; else an error naming the line."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ContentError(
+            Problem(shown, line, f"not UTF-8 text (byte 0x{data[exc.start]:02x})", "save the file as UTF-8")
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_document(path: Path, shown: str) -> Document:
+    """Read a Markdown file with YAML front-matter between two --- lines."""
+    text = read_text(path, shown)
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != FENCE:
+        raise ContentError(
+            Problem(shown, 1, "no front-matter", "start the file with a --- line, then title:, date:, ..., then ---")
+        )
+    for number, line in enumerate(lines[1:], start=1):
+        if line.rstrip() in (FENCE, "..."):
+            end = number
+            break
+    else:
+        raise ContentError(Problem(shown, 1, "front-matter is never closed", "end it with a line of three dashes: ---"))
+    meta, key_lines = load_yaml("\n".join(lines[1:end]), shown, first_line=2)
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise ContentError(Problem(shown, 2, "front-matter must be a mapping of keys", "e.g. title: My story"))
+    body = "\n".join(lines[end + 1 :])
+    return Document(path, shown, meta, key_lines, body, end + 2)
+
+
+def line_of(document: Document, needle: str) -> int | None:
+    """The file line where `needle` first appears in the body, for messages."""
+    index = document.body.find(needle)
+    if index < 0:
+        return None
+    return document.body_line + document.body.count("\n", 0, index)

@@ -1,0 +1,142 @@
+"""Jinja2 and theme folders live here: find the theme chain, load templates and UI strings."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import jinja2
+from jinja2 import Environment
+
+from .config import Config
+from .errors import Problem, ThemeError
+from .yamlload import load_yaml
+
+PACKAGE_THEMES = Path(__file__).parent / "themes"
+# In a source checkout the default theme sits at the repository's top level, not in the package.
+SOURCE_THEMES = Path(__file__).parent.parent / "themes"
+
+
+@dataclass(frozen=True)
+class ThemeLayer:
+    """One theme of the chain: its name and folder."""
+
+    name: str
+    folder: Path
+
+
+def theme_chain(config: Config) -> tuple[ThemeLayer, ...]:
+    """The theme and its parents (`extends:` in theme.yaml), most specific first."""
+    chain: list[ThemeLayer] = []
+    name: str | None = config.theme
+    while name:
+        if any(layer.name == name for layer in chain):
+            names = " -> ".join([*(layer.name for layer in chain), name])
+            raise ThemeError(Problem("theme.yaml", None, f"themes extend each other in a loop: {names}"))
+        folder = find_theme(name, config.root)
+        info = _theme_info(folder, config)
+        chain.append(ThemeLayer(name, folder))
+        parent = info.get("extends")
+        name = str(parent) if parent else None
+    return tuple(chain)
+
+
+def find_theme(name: str, root: Path) -> Path:
+    """The folder of a theme: the site's own themes/ first, then the themes that ship with storysite."""
+    for base in (root / "themes", PACKAGE_THEMES, SOURCE_THEMES):
+        folder = base / name
+        if (folder / "templates").is_dir():
+            return folder
+    available = sorted({p.name for base in (root / "themes", PACKAGE_THEMES, SOURCE_THEMES) if base.is_dir() for p in base.iterdir()})
+    raise ThemeError(Problem("storysite.yaml", None, f"theme '{name}' not found", "available: " + ", ".join(available)))
+
+
+def _theme_info(folder: Path, config: Config) -> dict[str, Any]:
+    path = folder / "theme.yaml"
+    if not path.is_file():
+        return {}
+    data, _ = load_yaml(path.read_text("utf-8"), _shown(path, config))
+    return data if isinstance(data, dict) else {}
+
+
+def _shown(path: Path, config: Config) -> str:
+    return str(path.relative_to(config.root)) if path.is_relative_to(config.root) else str(path)
+
+
+def make_environment(config: Config, chain: tuple[ThemeLayer, ...]) -> Environment:
+    """One Jinja environment: site templates/, then the theme chain, then each theme by prefix."""
+    loaders: list[jinja2.BaseLoader] = []
+    site_templates = config.root / "templates"
+    if site_templates.is_dir():
+        loaders.append(jinja2.FileSystemLoader(site_templates))
+    loaders += [jinja2.FileSystemLoader(layer.folder / "templates") for layer in chain]
+    loaders.append(jinja2.PrefixLoader({layer.name: jinja2.FileSystemLoader(layer.folder / "templates") for layer in chain}))
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def load_strings(config: Config, chain: tuple[ThemeLayer, ...]) -> dict[str, dict[str, str]]:
+    """UI strings by language: parents first, so a child theme overrides only what it names."""
+    strings: dict[str, dict[str, str]] = {}
+    for layer in reversed(chain):
+        folder = layer.folder / "i18n"
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.yaml")):
+            data, _ = load_yaml(path.read_text("utf-8"), _shown(path, config))
+            if not isinstance(data, dict):
+                raise ThemeError(Problem(_shown(path, config), 1, "must map keys to UI strings"))
+            strings.setdefault(path.stem, {}).update({str(k): str(v) for k, v in data.items()})
+    return strings
+
+
+def translator(strings: Mapping[str, Mapping[str, str]], language: str) -> Callable[..., str]:
+    """t(key, **values) for one language, falling back to the base language, then English."""
+    order = [strings.get(language, {}), strings.get(language.split("-")[0].split("_")[0], {}), strings.get("en", {})]
+
+    def t(key: str, **values: Any) -> str:
+        for table in order:
+            if key in table:
+                return table[key].format(**values) if values else table[key]
+        raise ThemeError(Problem(f"i18n/{language}.yaml", None, f"no UI string '{key}'", "add it to the theme's i18n files"))
+
+    return t
+
+
+def static_layers(config: Config, chain: tuple[ThemeLayer, ...]) -> list[Path]:
+    """Folders of theme static files, parents first so children override them."""
+    return [layer.folder / "static" for layer in reversed(chain) if (layer.folder / "static").is_dir()]
+
+
+def render_template(env: Environment, names: list[str], variables: dict[str, Any]) -> tuple[str, str]:
+    """Render the first template of `names` that exists (most specific first); return its name and text."""
+    try:
+        template = env.select_template(names)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ThemeError(Problem(exc.filename or exc.name or names[-1], exc.lineno, f"template error: {exc.message}")) from None
+    except jinja2.TemplatesNotFound:
+        raise ThemeError(Problem("templates/", None, "no template found", "tried " + ", ".join(names))) from None
+    try:
+        return template.name or names[-1], template.render(variables)
+    except ThemeError:
+        raise
+    except jinja2.TemplateError as exc:
+        raise ThemeError(_template_problem(exc, template)) from None
+
+
+def _template_problem(exc: Exception, template: jinja2.Template) -> Problem:
+    """Point at the template line that failed: Jinja puts template frames into the traceback."""
+    where, line = template.filename or template.name or "template", None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.endswith((".html", ".xml", ".txt")):
+            where, line = frame.filename, frame.lineno
+    message = getattr(exc, "message", None) or str(exc)
+    return Problem(where, line, f"template error: {message}", "check the variable names against docs/templates.md")

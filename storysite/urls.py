@@ -1,0 +1,76 @@
+"""Every URL of the built site comes from here, so a site served under /REPO/ has no broken link."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from urllib.parse import quote, urlsplit
+
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+@dataclass(frozen=True)
+class SiteUrls:
+    """Turns site paths ("stories/x/") into links, honouring the base URL's path."""
+
+    base_url: str = "/"
+
+    @property
+    def base_path(self) -> str:
+        """The path part of the base URL, always starting and ending with "/"."""
+        path = urlsplit(self.base_url).path or "/"
+        return path if path.endswith("/") else path + "/"
+
+    @property
+    def origin(self) -> str:
+        """Scheme and host of the base URL, or "" when it has none."""
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+
+    def url(self, path: str) -> str:
+        """The link to a site path, base path included: url("css/a.css") -> "/repo/css/a.css"."""
+        if is_external(path):
+            return path
+        return self.base_path + quote(path.lstrip("/"), safe="/#?=&%~:@!$'()*+,;")
+
+    def absolute(self, path: str) -> str:
+        """The full URL of a site path when the base URL has a host, else the same as url()."""
+        if is_external(path):
+            return path
+        return self.origin + self.url(path)
+
+
+def is_external(ref: str) -> bool:
+    """True for links that leave the site: a scheme (https:, mailto:) or a protocol-relative //host."""
+    return bool(_SCHEME.match(ref)) or ref.startswith("//")
+
+
+def output_file(site_path: str) -> str:
+    """The file a site path is written to: "stories/x/" -> "stories/x/index.html"."""
+    if site_path == "" or site_path.endswith("/"):
+        return site_path + "index.html"
+    return site_path
+
+
+def safe_site_path(site_path: str) -> bool:
+    """True when a site path stays inside the output folder (no "..", no absolute or drive parts)."""
+    if "\\" in site_path or "\x00" in site_path or site_path.startswith("/"):
+        return False
+    parts = PurePosixPath(site_path).parts
+    return ".." not in parts and posixpath.normpath(site_path or ".") != ".." and all(
+        part.strip() and not part.endswith(":") for part in parts
+    )
+
+
+def expand_permalink(pattern: str, **values: str) -> str:
+    """Fill a permalink pattern ("/stories/{slug}/") and return it as a site path ("stories/x/")."""
+    return pattern.format(**values).lstrip("/")
+
+
+def slugify(text: str) -> str:
+    """A URL-safe slug of a name: "Trust & Community" -> "trust-community"; letters of any script stay."""
+    normal = unicodedata.normalize("NFKC", text).lower()
+    return re.sub(r"[\W_]+", "-", normal).strip("-")

@@ -1,0 +1,57 @@
+"""PyYAML lives here: parse YAML text and remember on which line each top-level key stands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ContentError, Problem
+
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The fast C loader when present; impossible dates (2025-02-30) stay text for a clear message."""
+
+
+def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
+
+def load_yaml(text: str, path: Path | str, first_line: int = 1) -> tuple[Any, dict[str, int]]:
+    """Parse YAML; return the value and the line of each top-level key.
+
+    `first_line` is the file line the text starts on, so front-matter errors name the real line.
+    """
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = first_line + mark.line if mark else first_line
+        what = exc.problem or exc.context or "not valid YAML"
+        raise ContentError(
+            Problem(path, line, f"invalid YAML: {what}", "check indentation, colons and quotes")
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ContentError(Problem(path, first_line, f"invalid YAML: {exc}")) from None
+    finally:
+        loader.dispose()
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, _ in node.value:
+            lines.setdefault(str(key_node.value), first_line + key_node.start_mark.line)
+    return data, lines
+
+
+def dump_yaml(data: Any) -> str:
+    """Serialise plain data as block-style YAML, keys in the given order."""
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None)

@@ -1,0 +1,270 @@
+"""Small fixture sites built end to end with the default theme; outputs parsed, never grepped."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import lxml.html
+import pytest
+
+from storysite.errors import ContentError
+
+from .conftest import build, story
+
+DECLARED = """\
+title: Fixture site
+base_url: https://example.org/blog/
+paginate: 2
+niches:
+  starting-a-business:
+    title: Starting a business
+    description: The first year, from idea to invoice.
+audiences:
+  first-time-founders:
+    title: First-time founders
+    description: People starting their first company.
+  marketers:
+    title: Marketers
+"""
+
+
+def page(out: Path, path: str) -> lxml.html.HtmlElement:
+    return lxml.html.fromstring((out / path).read_bytes())
+
+
+def texts(tree: lxml.html.HtmlElement, xpath: str) -> list[str]:
+    return [" ".join(e.text_content().split()) for e in tree.xpath(xpath)]
+
+
+def story_links(tree: lxml.html.HtmlElement) -> list[str]:
+    return sorted({h for h in tree.xpath("//main//a/@href") if "/stories/" in h})
+
+
+@pytest.fixture
+def five_stories(scratch_site) -> Path:
+    files = {"storysite.yaml": DECLARED}
+    for day in range(1, 6):
+        files[f"content/stories/s{day}.md"] = story(title=f"Story {day}", date=f"2025-01-0{day}")
+    files["content/stories/old.md"] = story(title="Old one", date="2023-06-01", audience="marketers", tags="[Trust, community]")
+    files["content/stories/draft.md"] = story(title="Draft", draft="true")
+    files["content/stories/future.md"] = story(title="Future", date="2999-01-01")
+    return scratch_site(files)
+
+
+def test_drafts_and_future_stories_are_left_out(five_stories: Path) -> None:
+    config, result = build(five_stories)
+    assert result.stories == 6
+    assert not (config.output_dir / "stories/draft").exists()
+    assert not (config.output_dir / "stories/future").exists()
+    config, result = build(five_stories, drafts=True, future=True)
+    assert result.stories == 8
+    assert (config.output_dir / "stories/draft/index.html").is_file()
+    assert (config.output_dir / "stories/future/index.html").is_file()
+
+
+def test_home_page_is_paginated_newest_first(five_stories: Path) -> None:
+    config, _ = build(five_stories)
+    out = config.output_dir
+    seen = []
+    for path in ("index.html", "page/2/index.html", "page/3/index.html"):
+        tree = page(out, path)
+        links = [h for h in tree.xpath("//main//article//a/@href") if "/stories/" in h]
+        seen += list(dict.fromkeys(links))
+    assert seen == [f"/blog/stories/{s}/" for s in ("s5", "s4", "s3", "s2", "s1", "old")]
+    assert not (out / "page/4").exists()
+    assert "/blog/page/2/" in page(out, "index.html").xpath("//a/@href")
+
+
+def test_niche_audience_tag_pages_and_map(five_stories: Path) -> None:
+    config, _ = build(five_stories)
+    out = config.output_dir
+    niche = page(out, "niches/starting-a-business/index.html")
+    assert texts(niche, "//h1") == ["Starting a business"]
+    assert "The first year, from idea to invoice." in niche.text_content()
+    assert len(story_links(niche)) == 6
+    assert len(story_links(page(out, "audiences/marketers/index.html"))) == 1
+    tag = page(out, "tags/trust/index.html")
+    assert story_links(tag) == ["/blog/stories/old/"]
+    assert (out / "tags/community/index.html").is_file()
+    the_map = page(out, "map/index.html")
+    hrefs = the_map.xpath("//main//a/@href")
+    for path in ("niches/starting-a-business/", "audiences/first-time-founders/", "audiences/marketers/"):
+        assert f"/blog/{path}" in hrefs
+    archive = page(out, "archive/index.html")
+    assert archive.xpath("//main//h2/@id") == ["y2025", "y2023"]
+
+
+def test_story_page_shows_what_the_front_matter_says(scratch_site) -> None:
+    root = scratch_site(
+        {
+            "storysite.yaml": DECLARED,
+            "content/stories/one.md": story(
+                title='"Tea & <script>alert(1)</script>"',
+                audience="first-time-founders, marketers",
+                tags="[trust]",
+                author="Sari",
+                updated="2025-04-01",
+                summary="A short summary.",
+                body="Read [the other one](two.md#end) too.\n",
+            ),
+            "content/stories/two.md": story(title="Two", date="2025-01-01"),
+        }
+    )
+    config, _ = build(root)
+    tree = page(config.output_dir, "stories/one/index.html")
+    assert texts(tree, "//h1") == ["Tea & <script>alert(1)</script>"]
+    assert not tree.xpath("//script")
+    assert tree.xpath("//html/@lang") == ["en"]
+    body = tree.text_content()
+    for text in ("Sari", "Starting a business", "First-time founders", "Marketers", "trust", "March 14, 2025"):
+        assert text in body
+    assert "/blog/stories/two/#end" in tree.xpath("//a/@href")
+    assert tree.xpath("//meta[@name='description']/@content") == ["A short summary."]
+    assert tree.xpath("//link[@rel='canonical']/@href") == ["https://example.org/blog/stories/one/"]
+    assert tree.xpath("//title/text()") == ["Tea & <script>alert(1)</script> · Fixture site"]
+
+
+def test_languages_and_dates(scratch_site) -> None:
+    root = scratch_site(
+        {
+            "storysite.yaml": "title: Situs\nlanguage: id\ntimezone: Asia/Jakarta\n",
+            "content/stories/cerita.md": story(title="Cerita", date="2025-03-14T09:30:00+07:00"),
+            "content/stories/english.md": story(title="English", lang="en", date="2025-08-01"),
+        }
+    )
+    config, _ = build(root)
+    cerita = page(config.output_dir, "stories/cerita/index.html")
+    assert cerita.xpath("//html/@lang") == ["id"]
+    assert "14 Maret 2025" in cerita.text_content()
+    assert cerita.xpath("//time/@datetime")[0] == "2025-03-14T09:30:00+07:00"
+    english = page(config.output_dir, "stories/english/index.html")
+    assert english.xpath("//html/@lang") == ["en"]
+    assert "August 1, 2025" in english.text_content()
+
+
+def test_page_bundles_static_files_and_pages(scratch_site) -> None:
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"><title>x</title></svg>'
+    root = scratch_site(
+        {
+            "content/stories/bundle/index.md": story(
+                title="Bundle", cover="cover.svg", cover_alt="A cover", body="![A chart](img/chart.svg)\n"
+            ),
+            "content/stories/bundle/cover.svg": svg,
+            "content/stories/bundle/img/chart.svg": svg,
+            "content/static/.well-known/security.txt": "Contact: mailto:a@example.org\n",
+            "content/static/images/logo.svg": svg,
+            "content/pages/about.md": "---\ntitle: About us\n---\n![Logo](../static/images/logo.svg)\n",
+        }
+    )
+    config, result = build(root)
+    out = config.output_dir
+    assert result.pages == 1
+    assert (out / "stories/bundle/cover.svg").is_file()
+    assert (out / "stories/bundle/img/chart.svg").is_file()
+    assert (out / ".well-known/security.txt").is_file()
+    tree = page(out, "stories/bundle/index.html")
+    srcs = tree.xpath("//img/@src")
+    assert "/stories/bundle/cover.svg" in srcs and "/stories/bundle/img/chart.svg" in srcs
+    assert tree.xpath("//img[@src='/stories/bundle/cover.svg']/@alt") == ["A cover"]
+    about = page(out, "about/index.html")
+    assert about.xpath("//main//img/@src") == ["/images/logo.svg"]
+    assert "/about/" in page(out, "index.html").xpath("//nav//a/@href")
+
+
+def test_dead_links_are_warnings_with_file_and_line(scratch_site, caplog) -> None:
+    root = scratch_site({"content/stories/a.md": story(body="Fine.\n\nSee [b](nope.md) and ![x](gone.png).\n")})
+    with caplog.at_level(logging.WARNING, logger="storysite"):
+        _, result = build(root)
+    messages = [str(w) for w in result.warnings]
+    assert "content/stories/a.md:9: link to 'nope.md' matches no published story, page or file" in messages[0]
+    assert "content/stories/a.md:9: link to 'gone.png'" in messages[1]
+    assert len(caplog.records) == 2
+    with pytest.raises(ContentError, match="nope.md"):
+        build(root, strict=True)
+
+
+def test_undeclared_niche_warns_with_a_hint(scratch_site) -> None:
+    root = scratch_site({"storysite.yaml": DECLARED, "content/stories/a.md": story(audience="marketer")})
+    _, result = build(root)
+    assert [str(w) for w in result.warnings] == [
+        "content/stories/a.md:5: audience 'marketer' is not declared (did you mean 'marketers'?)"
+    ]
+
+
+def test_unknown_front_matter_keys_reach_templates(scratch_site) -> None:
+    root = scratch_site(
+        {
+            "content/stories/a.md": story(mood="hopeful", niche="starting-a-business"),
+            "content/stories/b.md": story(title="B", niche="other-niche", mood="calm"),
+            "templates/story-starting-a-business.html": "<p class=mood>{{ story.extra.mood }}</p>",
+        }
+    )
+    config, _ = build(root)
+    assert texts(page(config.output_dir, "stories/a/index.html"), "//p[@class='mood']") == ["hopeful"]
+    # The other niche falls back to story.html of the theme.
+    assert page(config.output_dir, "stories/b/index.html").xpath("//h1")
+
+
+def test_child_theme_extends_default_and_site_override_extends_original(scratch_site) -> None:
+    root = scratch_site(
+        {
+            "storysite.yaml": "theme: child\n",
+            "themes/child/theme.yaml": "name: child\nextends: default\n",
+            "themes/child/templates/404.html": "<p id=child>lost in the child theme</p>",
+            "themes/child/static/css/extra.css": "body{}",
+            "themes/child/i18n/en.yaml": "archive: Every story\n",
+            "templates/page.html": '{% extends "default/page.html" %}',
+            "content/pages/about.md": "---\ntitle: About\n---\nHello.\n",
+            "content/stories/a.md": story(),
+        }
+    )
+    config, _ = build(root)
+    out = config.output_dir
+    assert texts(page(out, "404.html"), "//p[@id='child']") == ["lost in the child theme"]
+    assert (out / "css/extra.css").is_file() and (out / "css/storysite.css").is_file()
+    assert texts(page(out, "about/index.html"), "//h1") == ["About"]
+    assert "Every story" in texts(page(out, "index.html"), "//nav//a")
+
+
+def test_theme_loop_is_an_error(scratch_site) -> None:
+    root = scratch_site(
+        {
+            "storysite.yaml": "theme: a\n",
+            "themes/a/theme.yaml": "extends: b\n",
+            "themes/a/templates/x.html": "",
+            "themes/b/theme.yaml": "extends: a\n",
+            "themes/b/templates/x.html": "",
+        }
+    )
+    with pytest.raises(ContentError, match="loop: a -> b -> a"):
+        build(root)
+
+
+def test_two_outputs_for_one_path_name_both_sources(scratch_site) -> None:
+    root = scratch_site({"content/pages/map.md": "---\ntitle: Map\n---\nx\n", "content/stories/a.md": story()})
+    with pytest.raises(ContentError) as caught:
+        build(root)
+    message = str(caught.value)
+    assert "map/index.html" in message and "content/pages/map.md" not in message or "Map" in message
+    assert "map.html" in message
+
+
+def test_builds_are_reproducible(five_stories: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1750000000")
+    first, _ = build(five_stories, output_dir=five_stories / "one")
+    second, _ = build(five_stories, output_dir=five_stories / "two")
+    files = sorted(p.relative_to(first.output_dir) for p in first.output_dir.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second.output_dir) for p in second.output_dir.rglob("*") if p.is_file())
+    for rel in files:
+        assert (first.output_dir / rel).read_bytes() == (second.output_dir / rel).read_bytes(), rel
+
+
+def test_output_has_site_files_and_no_links(five_stories: Path) -> None:
+    config, _ = build(five_stories)
+    out = config.output_dir
+    for name in ("404.html", "sitemap.xml", "robots.txt", ".nojekyll", "css/storysite.css"):
+        assert (out / name).is_file(), name
+    assert not [p for p in out.rglob("*") if p.is_symlink()]
+    assert all(os.stat(p).st_nlink == 1 for p in out.rglob("*") if p.is_file())

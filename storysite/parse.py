@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from .config import Config
 from .errors import ContentError, Problem
 from .markup import Rendered, render_markdown
 from .schema import PageMeta, StoryMeta, page_meta, story_meta
 from .sources import Document, Sources, read_document
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -38,20 +42,18 @@ def shown_path(path: Path, config: Config) -> str:
 def parse_sources(sources: Sources, config: Config) -> tuple[list[ParsedStory], list[ParsedPage]]:
     """Parse every story and page; raise one ContentError listing every broken file."""
     problems: list[Problem] = []
-    stories: list[ParsedStory] = []
-    pages: list[ParsedPage] = []
-    for path in sources.stories:
-        try:
-            doc = read_document(path, shown_path(path, config))
-            stories.append(ParsedStory(doc, story_meta(doc, config), render_markdown(doc.body)))
-        except ContentError as exc:
-            problems.extend(exc.problems)
-    for path in sources.pages:
-        try:
-            doc = read_document(path, shown_path(path, config))
-            pages.append(ParsedPage(doc, page_meta(doc, config), render_markdown(doc.body)))
-        except ContentError as exc:
-            problems.extend(exc.problems)
+    stories = _parse_each(sources.stories, config, problems, lambda d: ParsedStory(d, story_meta(d, config), render_markdown(d.body)))
+    pages = _parse_each(sources.pages, config, problems, lambda d: ParsedPage(d, page_meta(d, config), render_markdown(d.body)))
     if problems:
         raise ContentError(problems)
     return stories, pages
+
+
+def _parse_each(paths: Sequence[Path], config: Config, problems: list[Problem], parse: Callable[[Document], T]) -> list[T]:
+    parsed = []
+    for path in paths:
+        try:
+            parsed.append(parse(read_document(path, shown_path(path, config))))
+        except ContentError as exc:
+            problems.extend(exc.problems)
+    return parsed

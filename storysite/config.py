@@ -98,9 +98,11 @@ def load_config(root: Path, **overrides: Any) -> Config:
         raw = data or {}
     checker = _Checker(CONFIG_FILE, lines)
     values = checker.check_all(raw)
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    if checker.problems:
-        raise ConfigError(checker.problems)
+    # Command-line options pass the same checks as the file's keys.
+    option_checker = _Checker("command line", {})
+    values.update(option_checker.check_all({k: v for k, v in overrides.items() if v is not None}))
+    if checker.problems or option_checker.problems:
+        raise ConfigError(checker.problems + option_checker.problems)
     config = Config(root=root, **values)
     config = dataclasses.replace(
         config,
@@ -213,8 +215,8 @@ class _Checker:
         return text
 
     def _check_content_dir(self, key: str, value: Any) -> Path | None:
-        text = self._text(key, value)
-        return Path(text) if text else None
+        text = None if isinstance(value, Path) else self._text(key, value)
+        return value if isinstance(value, Path) else Path(text) if text else None
 
     _check_output_dir = _check_content_dir
 

@@ -131,3 +131,10 @@ def test_rewrite_links(tmp_path: Path) -> None:
     assert 'src="/repo/logo.svg"' in rewritten
     assert 'href="https://x.org/a.md"' in rewritten and 'href="#top"' in rewritten
     assert dead == ["missing.md"]
+
+
+def test_command_line_options_are_checked_like_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="command line: 'example.org' must be a full URL"):
+        load_config(tmp_path, base_url="example.org")
+    config = load_config(tmp_path, base_url="https://u.github.io/repo", output_dir=tmp_path / "public", drafts=True)
+    assert (config.base_url, config.output_dir, config.drafts) == ("https://u.github.io/repo/", tmp_path / "public", True)

@@ -268,3 +268,18 @@ def test_output_has_site_files_and_no_links(five_stories: Path) -> None:
         assert (out / name).is_file(), name
     assert not [p for p in out.rglob("*") if p.is_symlink()]
     assert all(os.stat(p).st_nlink == 1 for p in out.rglob("*") if p.is_file())
+
+
+def test_an_interrupted_write_leaves_the_previous_site(five_stories: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config, _ = build(five_stories)
+    before = {p: p.read_bytes() for p in config.output_dir.rglob("*") if p.is_file()}
+    (five_stories / "content/stories/s1.md").write_text(story(title="Changed"), encoding="utf-8")
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("storysite.writer.shutil.copyfile", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build(five_stories)
+    assert {p: p.read_bytes() for p in config.output_dir.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in five_stories.iterdir()) == ["_site", "content", "storysite.yaml"]

@@ -11,11 +11,9 @@ from .config import Config, TermInfo
 from .errors import ContentError, Problem
 from .links import resolve_ref, rewrite_links
 from .model import Asset, MenuItem, Page, Site, SiteInfo, Story, Term, TermRef, reading_minutes
-from .parse import ParsedPage, ParsedStory, shown_path
+from .parse import ParsedPage, ParsedStory
 from .sources import Sources, line_of
-from .urls import SiteUrls, expand_permalink, safe_site_path, slugify
-
-TERM_FOLDERS = {"niche": "niches", "audience": "audiences", "tag": "tags"}
+from .urls import SiteUrls, expand_permalink, safe_site_path, slugify, term_path
 
 
 def is_published(meta_draft: bool, date: dt.datetime | None, config: Config, now: dt.datetime) -> bool:
@@ -41,19 +39,21 @@ def assemble_site(
     problems += _duplicates((p.meta.slug, p.doc.shown, p.doc.lines.get("slug", 1)) for p in stories)
     problems += _duplicates((p.meta.slug, p.doc.shown, p.doc.lines.get("slug", 1)) for p in pages)
 
-    story_paths = {id(p): _story_path(p, config) for p in stories}
-    page_paths = {id(p): f"{p.meta.slug}/" for p in pages}
-    for parsed in [*stories, *pages]:
-        path = story_paths.get(id(parsed), page_paths.get(id(parsed), ""))
-        if not safe_site_path(path):
-            problems.append(Problem(parsed.doc.shown, parsed.doc.lines.get("slug", 1), f"'{path}' leaves the output folder"))
+    # Every entry's site path, by source file: the one place where URLs of content are decided.
+    site_paths = {p.doc.path: _story_path(p, config) for p in stories}
+    site_paths.update({p.doc.path: f"{p.meta.slug}/" for p in pages})
+    entries: list[ParsedStory | ParsedPage] = [*stories, *pages]
+    for entry in entries:
+        if not safe_site_path(site_paths[entry.doc.path]):
+            problems.append(
+                Problem(entry.doc.shown, entry.doc.lines.get("slug", 1), f"'{site_paths[entry.doc.path]}' leaves the output folder")
+            )
     if problems:
         raise ContentError(problems)
 
-    assets = _assets(sources, config, {p.doc.path: story_paths.get(id(p), page_paths.get(id(p))) for p in [*stories, *pages]})
+    assets = _assets(sources, config, site_paths)
     targets: dict[Path, str] = {a.source: urls.url(a.path) for a in assets}
-    targets.update({p.doc.path: urls.url(story_paths[id(p)]) for p in stories})
-    targets.update({p.doc.path: urls.url(page_paths[id(p)]) for p in pages})
+    targets.update({source: urls.url(path) for source, path in site_paths.items()})
 
     terms = _TermIndex(config, urls)
     built_stories = []
@@ -61,15 +61,15 @@ def assemble_site(
         warnings += terms.check(parsed)
         content, dead = rewrite_links(parsed.body.html, parsed.doc.path.parent, targets)
         warnings += [_dead_link(parsed, ref) for ref in dead]
-        built_stories.append(_story(parsed, config, urls, story_paths[id(parsed)], content, terms, targets, warnings))
+        built_stories.append(_story(parsed, config, urls, site_paths[parsed.doc.path], content, terms, targets, warnings))
     built_stories.sort(key=lambda s: s.slug)
     built_stories.sort(key=lambda s: s.date, reverse=True)
 
     built_pages = []
-    for parsed in pages:
-        content, dead = rewrite_links(parsed.body.html, parsed.doc.path.parent, targets)
-        warnings += [_dead_link(parsed, ref) for ref in dead]
-        built_pages.append(_page(parsed, urls, page_paths[id(parsed)], content))
+    for parsed_page in pages:
+        content, dead = rewrite_links(parsed_page.body.html, parsed_page.doc.path.parent, targets)
+        warnings += [_dead_link(parsed_page, ref) for ref in dead]
+        built_pages.append(_page(parsed_page, urls, site_paths[parsed_page.doc.path], content))
     built_pages.sort(key=lambda p: p.slug)
 
     if config.strict and warnings:
@@ -117,7 +117,7 @@ def _duplicates(entries: Iterable[tuple[str, str, int]]) -> list[Problem]:
     return problems
 
 
-def _assets(sources: Sources, config: Config, entry_paths: Mapping[Path, str | None]) -> tuple[Asset, ...]:
+def _assets(sources: Sources, config: Config, entry_paths: Mapping[Path, str]) -> tuple[Asset, ...]:
     static_dir = config.content_dir / "static"
     assets = [Asset(path, path.relative_to(static_dir).as_posix()) for path in sources.static]
     for index, files in sources.bundle_files.items():
@@ -215,7 +215,7 @@ class _TermIndex:
         slug = slugify(name) if kind == "tag" else name
         info = self.declared[kind].get(slug)
         title = self.titles.setdefault((kind, slug), info.title if info else _title_of(kind, name))
-        return TermRef(kind, slug, title, self.urls.url(f"{TERM_FOLDERS[kind]}/{slug}/"))
+        return TermRef(kind, slug, title, self.urls.url(term_path(kind, slug)))
 
     def check(self, parsed: ParsedStory) -> list[Problem]:
         """Warn about niches and audiences the site does not declare (when it declares any)."""
@@ -239,7 +239,7 @@ class _TermIndex:
         for slug, members_of in members.items():
             info = self.declared[kind].get(slug)
             title = self.titles.get((kind, slug)) or (info.title if info else slug)
-            path = f"{TERM_FOLDERS[kind]}/{slug}/"
+            path = term_path(kind, slug)
             terms.append(
                 Term(kind, slug, title, path, self.urls.url(path), info.description if info else "", tuple(members_of), info is not None)
             )

@@ -12,9 +12,9 @@ from typing import Any, Callable
 
 from . import __version__
 from .dates import format_date
-from .model import RelatedLink, Site, Story, Term
+from .model import RelatedLink, Site, Story
 from .theme import Environment, render_template
-from .urls import SiteUrls, output_file
+from .urls import ARCHIVE_PATH, MAP_PATH, NOT_FOUND_PATH, SiteUrls, home_path, output_file, terms_path
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class Renderer:
         self.outputs: list[Output] = []
 
     def page(self, names: list[str], page_kind: str, path: str, title: str, description: str = "", *,
-             lang: str | None = None, canonical: str | None = None, out: str | None = None, **context: Any) -> None:
+             lang: str | None = None, canonical: str | None = None, **context: Any) -> None:
         """Render one page from the first template of `names` that exists."""
         info = self.site.info
         lang = lang or info.language
@@ -93,8 +93,7 @@ class Renderer:
             **context,
         )
         template_name, html = render_template(self.env, names, variables)
-        target = out or output_file(path)
-        self.outputs.append(Output(target, html.encode("utf-8"), None, f"template {template_name} for {page_kind} '{title}'"))
+        self.outputs.append(Output(output_file(path), html.encode("utf-8"), None, f"template {template_name} for {page_kind} '{title}'"))
 
 
 def render_site(
@@ -110,13 +109,13 @@ def render_site(
     pages_of = [site.stories[i : i + per_page] for i in range(0, len(site.stories), per_page)] or [()]
     for number, stories in enumerate(pages_of, start=1):
         r.page(
-            ["index.html"], "home", _home_path(number), info.title if number == 1 else f"{info.title} ({number})",
+            ["index.html"], "home", home_path(number), info.title if number == 1 else f"{info.title} ({number})",
             stories=stories,
             paginator=Paginator(
                 number,
                 len(pages_of),
-                r.urls.url(_home_path(number - 1)) if number > 1 else None,
-                r.urls.url(_home_path(number + 1)) if number < len(pages_of) else None,
+                r.urls.url(home_path(number - 1)) if number > 1 else None,
+                r.urls.url(home_path(number + 1)) if number < len(pages_of) else None,
             ),
         )
     for index, story in enumerate(site.stories):
@@ -131,17 +130,17 @@ def render_site(
     for page in site.pages:
         r.page([f"page-{page.slug}.html", "page.html"], "page", page.path, page.title, page.summary,
                lang=page.lang, canonical=page.canonical, page=page)
-    for kind, folder in (("niche", "niches"), ("audience", "audiences"), ("tag", "tags")):
+    t = r.translators(info.language)
+    for kind in ("niche", "audience", "tag"):
         terms = site.term(kind)
-        r.page(["terms.html"], "terms", f"{folder}/", r.translators(info.language)(f"{kind}s"), kind=kind, terms=terms)
+        r.page(["terms.html"], "terms", terms_path(kind), t(f"{kind}s"), kind=kind, terms=terms)
         for term in terms:
             r.page([f"{kind}-{term.slug}.html", f"{kind}.html", "term.html"], kind, term.path, term.title,
-                   _term_description(term), term=term)
-    t = r.translators(info.language)
-    r.page(["map.html"], "map", "map/", t("map"), niches=info.niches, audiences=info.audiences)
+                   term.description, term=term)
+    r.page(["map.html"], "map", MAP_PATH, t("map"), niches=info.niches, audiences=info.audiences)
     years = tuple((year, tuple(group)) for year, group in groupby(site.stories, key=lambda s: s.date.year))
-    r.page(["archive.html"], "archive", "archive/", t("archive"), years=years)
-    r.page(["404.html"], "404", "404.html", t("not_found_title"), out="404.html")
+    r.page(["archive.html"], "archive", ARCHIVE_PATH, t("archive"), years=years)
+    r.page(["404.html"], "404", NOT_FOUND_PATH, t("not_found_title"))
     if r.urls.origin:
         r.outputs.append(_sitemap(site, r.urls))
     else:
@@ -149,14 +148,6 @@ def render_site(
     r.outputs.append(Output("robots.txt", _robots(r.urls).encode(), None, "robots.txt"))
     r.outputs.append(Output(".nojekyll", b"", None, ".nojekyll (GitHub Pages: publish as it is)"))
     return r.outputs
-
-
-def _home_path(number: int) -> str:
-    return "" if number <= 1 else f"page/{number}/"
-
-
-def _term_description(term: Term) -> str:
-    return term.description or f"{term.title}: {len(term.stories)} stories"
 
 
 def _sitemap(site: Site, urls: SiteUrls) -> Output:
@@ -174,9 +165,10 @@ def _sitemap(site: Site, urls: SiteUrls) -> Output:
     for page in site.pages:
         add(page.path)
     for kind in ("niche", "audience", "tag"):
+        add(terms_path(kind))
         for term in site.term(kind):
             add(term.path)
-    for path in ("map/", "archive/"):
+    for path in (MAP_PATH, ARCHIVE_PATH):
         add(path)
     etree.indent(root)
     data = b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="utf-8") + b"\n"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import CONFIG_FILE, SLUG_RE, Config
+from .config import CONFIG_FILE, SLUG_RE, Config, TermInfo
 from .dates import build_time, find_timezone
 from .errors import ContentError, Problem, StorysiteError
 from .urls import slugify
@@ -84,7 +85,11 @@ def new_story(config: Config, request: NewStory) -> tuple[Path, list[str]]:
     folder.mkdir(parents=True, exist_ok=True)
     with path.open("x", encoding="utf-8") as handle:
         handle.write(f"---\n{dump_yaml(meta)}---\n\n{body}")
-    warnings = []
-    for kind, declared, names in (("niche", config.niches, [request.niche]), ("audience", config.audiences, request.audiences)):
-        warnings += [f"{kind} '{n}' is not declared in {CONFIG_FILE}" for n in names if declared and n not in declared]
+    warnings: list[str] = []
+    checks: list[tuple[str, Mapping[str, TermInfo], tuple[str, ...]]] = [
+        ("niche", config.niches, (request.niche,)),
+        ("audience", config.audiences, request.audiences),
+    ]
+    for kind, declared, wanted in checks:
+        warnings += [f"{kind} '{n}' is not declared in {CONFIG_FILE}" for n in wanted if declared and n not in declared]
     return path, warnings

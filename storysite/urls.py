@@ -9,6 +9,12 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import quote, urlsplit
 
+# Site paths of the pages every site has; the theme links them through url() with the same paths.
+TERM_FOLDERS = {"niche": "niches", "audience": "audiences", "tag": "tags"}
+MAP_PATH = "map/"
+ARCHIVE_PATH = "archive/"
+NOT_FOUND_PATH = "404.html"
+
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
@@ -46,6 +52,21 @@ class SiteUrls:
 def is_external(ref: str) -> bool:
     """True for links that leave the site: a scheme (https:, mailto:) or a protocol-relative //host."""
     return bool(_SCHEME.match(ref)) or ref.startswith("//")
+
+
+def terms_path(kind: str) -> str:
+    """Site path of the list of all niches, audiences or tags: "niches/"."""
+    return f"{TERM_FOLDERS[kind]}/"
+
+
+def term_path(kind: str, slug: str) -> str:
+    """Site path of one niche, audience or tag: "niches/starting-a-business/"."""
+    return f"{TERM_FOLDERS[kind]}/{slug}/"
+
+
+def home_path(number: int) -> str:
+    """Site path of a page of the home page list: "" for the first, then "page/2/"."""
+    return "" if number <= 1 else f"page/{number}/"
 
 
 def output_file(site_path: str) -> str:

@@ -8,12 +8,15 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import ContentError, Problem
+from .errors import ContentError, Problem, StorysiteError
 from .model import Asset
 from .render import Output
 from .urls import safe_site_path
 
 log = logging.getLogger(__name__)
+
+# Every build writes it (GitHub Pages needs it), so its presence tells a folder a build made.
+MARKER = ".nojekyll"
 
 
 def static_outputs(folders: Iterable[Path]) -> list[Output]:
@@ -54,6 +57,7 @@ def plan_outputs(theme_files: list[Output], claimed: list[Output]) -> dict[str, 
 
 def write_site(plan: dict[str, Output], out_dir: Path) -> None:
     """Write every output into a staging folder beside `out_dir`, then swap it in whole."""
+    _refuse_foreign_folder(out_dir)
     staging = out_dir.with_name(out_dir.name + ".staging")
     retired = out_dir.with_name(out_dir.name + ".old")
     for leftover in (staging, retired):
@@ -78,6 +82,15 @@ def write_site(plan: dict[str, Output], out_dir: Path) -> None:
     os.replace(staging, out_dir)
     _remove(retired)
     log.debug("wrote %d files to %s", len(plan), out_dir)
+
+
+def _refuse_foreign_folder(out_dir: Path) -> None:
+    """The swap replaces the output folder whole: never do that to a folder a build did not make."""
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).is_file():
+        raise StorysiteError(
+            f"{out_dir} holds files that storysite did not build; it would replace them all"
+            " (choose an empty or new folder for the output)"
+        )
 
 
 def _remove(path: Path) -> None:

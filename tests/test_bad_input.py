@@ -177,3 +177,18 @@ def test_bom_and_crlf_just_work(scratch_site) -> None:
     result = CliRunner().invoke(main, ["build", "-s", str(root)])
     assert result.exit_code == 0, result.output
     assert (root / "_site/stories/win/index.html").is_file()
+
+
+def test_out_never_replaces_a_folder_it_did_not_build(built_good_site: Path, tmp_path: Path) -> None:
+    precious = tmp_path / "documents"
+    precious.mkdir()
+    (precious / "letter.txt").write_text("keep me", encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", "-s", str(built_good_site), "--out", str(precious)])
+    assert result.exit_code == 1
+    assert "holds files that storysite did not build" in result.stderr
+    assert (precious / "letter.txt").read_text(encoding="utf-8") == "keep me"
+    # An empty folder, or one a build made, is fine.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for out in (empty, empty):
+        assert CliRunner().invoke(main, ["build", "-s", str(built_good_site), "--out", str(out)]).exit_code == 0

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import ConfigError, Problem
+from .errors import ConfigError, Problem, shown_path
 from .yamlload import load_yaml
 
 CONFIG_FILE = "storysite.yaml"
@@ -92,7 +92,7 @@ def load_config(root: Path, **overrides: Any) -> Config:
     lines: dict[str, int] = {}
     if path.is_file():
         text = _read_text(path)
-        data, lines = load_yaml(text, _show(path, root))
+        data, lines = load_yaml(text, shown_path(path, root))
         if data is not None and not isinstance(data, dict):
             raise ConfigError(Problem(CONFIG_FILE, 1, "must be a mapping of settings", "e.g. title: My blog"))
         raw = data or {}
@@ -131,10 +131,6 @@ def _read_text(path: Path) -> str:
         return path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
     except UnicodeDecodeError as exc:
         raise ConfigError(Problem(path.name, None, f"not UTF-8 text ({exc.reason})", "save it as UTF-8")) from None
-
-
-def _show(path: Path, root: Path) -> str:
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 class _Checker:

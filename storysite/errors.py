@@ -6,6 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def shown_path(path: Path, root: Path) -> str:
+    """A path as messages show it: relative to the site folder when inside it."""
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
 class StorysiteError(Exception):
     """A mistake the user can fix; shown without a traceback."""
 

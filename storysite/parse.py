@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from .config import Config
-from .errors import ContentError, Problem
+from .errors import ContentError, Problem, shown_path
 from .markup import Rendered, render_markdown
-from .schema import PageMeta, StoryMeta, page_meta, story_meta
+from .schema import PageFrontMatter, StoryFrontMatter, page_meta, story_meta
 from .sources import Document, Sources, read_document
 
 T = TypeVar("T")
@@ -21,7 +21,7 @@ class ParsedStory:
     """A story file, checked and rendered, before the site decides its URL."""
 
     doc: Document
-    meta: StoryMeta
+    meta: StoryFrontMatter
     body: Rendered
 
 
@@ -30,13 +30,8 @@ class ParsedPage:
     """A page file, checked and rendered."""
 
     doc: Document
-    meta: PageMeta
+    meta: PageFrontMatter
     body: Rendered
-
-
-def shown_path(path: Path, config: Config) -> str:
-    """A path as messages show it: relative to the site folder when inside it."""
-    return str(path.relative_to(config.root)) if path.is_relative_to(config.root) else str(path)
 
 
 def parse_sources(sources: Sources, config: Config) -> tuple[list[ParsedStory], list[ParsedPage]]:
@@ -53,7 +48,7 @@ def _parse_each(paths: Sequence[Path], config: Config, problems: list[Problem], 
     parsed = []
     for path in paths:
         try:
-            parsed.append(parse(read_document(path, shown_path(path, config))))
+            parsed.append(parse(read_document(path, shown_path(path, config.root))))
         except ContentError as exc:
             problems.extend(exc.problems)
     return parsed

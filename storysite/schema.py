@@ -20,7 +20,7 @@ PAGE_KEYS = "title slug summary lang draft menu weight canonical".split()
 
 
 @dataclass(frozen=True)
-class StoryMeta:
+class StoryFrontMatter:
     """A story's front-matter, checked and typed."""
 
     slug: str
@@ -44,7 +44,7 @@ class StoryMeta:
 
 
 @dataclass(frozen=True)
-class PageMeta:
+class PageFrontMatter:
     """A standalone page's front-matter, checked and typed."""
 
     slug: str
@@ -148,7 +148,7 @@ _EXAMPLES = {
 }
 
 
-def story_meta(doc: Document, config: Config) -> StoryMeta:
+def story_meta(doc: Document, config: Config) -> StoryFrontMatter:
     """Check a story's front-matter; raise ContentError naming every problem at once."""
     tz = find_timezone(config.timezone) or dt.timezone.utc
     fields = _Fields(doc)
@@ -159,7 +159,7 @@ def story_meta(doc: Document, config: Config) -> StoryMeta:
         niche_name = fields.text("niche", required=True) or ""
     if niche_name and not SLUG_RE.match(niche_name):
         fields.fail("niche", f"niche '{niche_name}' is not a slug", f"write niche: {slugify(niche_name)}")
-    meta = StoryMeta(
+    meta = StoryFrontMatter(
         slug=fields.slug(),
         title=fields.text("title", required=True) or "",
         date=fields.when("date", tz, required=True) or dt.datetime.min.replace(tzinfo=tz),
@@ -182,14 +182,14 @@ def story_meta(doc: Document, config: Config) -> StoryMeta:
     return meta
 
 
-def page_meta(doc: Document, config: Config) -> PageMeta:
+def page_meta(doc: Document, config: Config) -> PageFrontMatter:
     """Check a standalone page's front-matter."""
     fields = _Fields(doc)
     weight = doc.meta.get("weight", 0)
     if isinstance(weight, bool) or not isinstance(weight, int):
         fields.fail("weight", "'weight' must be a whole number", "pages with lower weight come first in the menu")
         weight = 0
-    meta = PageMeta(
+    meta = PageFrontMatter(
         slug=fields.slug(),
         title=fields.text("title", required=True) or "",
         summary=fields.text("summary"),

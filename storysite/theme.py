@@ -11,7 +11,7 @@ import jinja2
 from jinja2 import Environment
 
 from .config import Config
-from .errors import Problem, ThemeError
+from .errors import Problem, ThemeError, shown_path
 from .yamlload import load_yaml
 
 PACKAGE_THEMES = Path(__file__).parent / "themes"
@@ -57,12 +57,8 @@ def _theme_info(folder: Path, config: Config) -> dict[str, Any]:
     path = folder / "theme.yaml"
     if not path.is_file():
         return {}
-    data, _ = load_yaml(path.read_text("utf-8"), _shown(path, config))
+    data, _ = load_yaml(path.read_text("utf-8"), shown_path(path, config.root))
     return data if isinstance(data, dict) else {}
-
-
-def _shown(path: Path, config: Config) -> str:
-    return str(path.relative_to(config.root)) if path.is_relative_to(config.root) else str(path)
 
 
 def make_environment(config: Config, chain: tuple[ThemeLayer, ...]) -> Environment:
@@ -91,9 +87,9 @@ def load_strings(config: Config, chain: tuple[ThemeLayer, ...]) -> dict[str, dic
         if not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.yaml")):
-            data, _ = load_yaml(path.read_text("utf-8"), _shown(path, config))
+            data, _ = load_yaml(path.read_text("utf-8"), shown_path(path, config.root))
             if not isinstance(data, dict):
-                raise ThemeError(Problem(_shown(path, config), 1, "must map keys to UI strings"))
+                raise ThemeError(Problem(shown_path(path, config.root), 1, "must map keys to UI strings"))
             strings.setdefault(path.stem, {}).update({str(k): str(v) for k, v in data.items()})
     return strings
 

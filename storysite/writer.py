@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import ContentError, Problem, StorysiteError
+from .errors import ContentError, Problem, StorysiteError, shown_path
 from .model import Asset
 from .render import Output
 from .urls import safe_site_path
@@ -32,7 +32,7 @@ def static_outputs(folders: Iterable[Path]) -> list[Output]:
 
 def asset_outputs(assets: Iterable[Asset], root: Path) -> list[Output]:
     """Files copied as they are from content/."""
-    return [Output(a.path, None, a.source, _shown(a.source, root)) for a in assets]
+    return [Output(a.path, None, a.source, shown_path(a.source, root)) for a in assets]
 
 
 def plan_outputs(theme_files: list[Output], claimed: list[Output]) -> dict[str, Output]:
@@ -98,7 +98,3 @@ def _remove(path: Path) -> None:
         path.unlink()
     elif path.exists():
         shutil.rmtree(path)
-
-
-def _shown(path: Path, root: Path) -> str:
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)

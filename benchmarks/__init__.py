@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print figures (run them as `python benchmarks/<name>.py`)."""

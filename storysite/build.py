@@ -13,7 +13,7 @@ from .dates import build_time
 from .errors import Problem
 from .parse import parse_sources
 from .relate import relate_stories
-from .render import render_site
+from .render import cname_outputs, render_site
 from .sources import discover
 from .theme import load_strings, make_environment, static_layers, theme_chain, translator
 from .writer import asset_outputs, plan_outputs, static_outputs, write_site
@@ -47,7 +47,7 @@ def build_site(config: Config) -> BuildResult:
     rendered = render_site(site, related, env, partial(translator, strings), config.paginate)
     plan = plan_outputs(
         static_outputs(static_layers(config, chain)),
-        [*asset_outputs(site.assets, config.root), *rendered],
+        [*asset_outputs(site.assets, config.root), *rendered, *cname_outputs(config.cname)],
     )
     write_site(plan, config.output_dir)
     return BuildResult(

@@ -18,6 +18,8 @@ from .yamlload import load_yaml
 CONFIG_FILE = "storysite.yaml"
 SLUG_RE = re.compile(r"^[^\W_][\w.-]*$")
 PERMALINK_FIELDS = ("slug", "year", "month", "day", "niche")
+# A domain name with at least two labels, as GitHub Pages takes it: no scheme, port or path.
+HOST_RE = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class Config:
     """Where the built site goes."""
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     """Free-form values for themes (`extra:` in storysite.yaml)."""
+    cname: str = ""
+    """The custom domain GitHub Pages serves the site on (e.g. blog.example.org): written to CNAME."""
 
     @property
     def config_file(self) -> Path:
@@ -250,6 +254,18 @@ class _Checker:
         return MappingProxyType(terms)
 
     _check_audiences = _check_niches
+
+    def _check_cname(self, key: str, value: Any) -> str | None:
+        text = self._text(key, value)
+        if text is None:
+            return None
+        host = text.strip().lower()
+        if not HOST_RE.fullmatch(host):
+            bare = urlsplit(host if "//" in host else "//" + host).hostname or ""
+            example = bare if HOST_RE.fullmatch(bare) else "blog.example.org"
+            self.fail(key, f"'{text}' is not a bare host name", f"write the domain alone, e.g. {example}")
+            return None
+        return host
 
     def _check_extra(self, key: str, value: Any) -> Mapping[str, Any] | None:
         if not isinstance(value, dict):

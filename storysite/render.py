@@ -150,6 +150,11 @@ def render_site(
     return r.outputs
 
 
+def cname_outputs(cname: str) -> list[Output]:
+    """CNAME, which tells GitHub Pages the site's custom domain, when storysite.yaml names one."""
+    return [Output("CNAME", f"{cname}\n".encode(), None, "cname in storysite.yaml")] if cname else []
+
+
 def _sitemap(site: Site, urls: SiteUrls) -> Output:
     root = etree.Element("urlset", xmlns="http://www.sitemaps.org/schemas/sitemap/0.9")
 

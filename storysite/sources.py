@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ContentError, Problem
+from .errors import ContentError, Problem, shown_path
 from .yamlload import load_yaml
 
 FENCE = "---"
@@ -49,8 +50,41 @@ def discover(content_dir: Path) -> Sources:
     stories, bundles_s = _markdown_in(content_dir / "stories")
     pages, bundles_p = _markdown_in(content_dir / "pages")
     static_dir = content_dir / "static"
-    static = tuple(sorted(p for p in static_dir.rglob("*") if p.is_file())) if static_dir.is_dir() else ()
+    static = files_under(static_dir, content_dir.parent) if static_dir.is_dir() else ()
     return Sources(stories, pages, {**bundles_s, **bundles_p}, static)
+
+
+def files_under(folder: Path, root: Path | None = None) -> tuple[Path, ...]:
+    """Every file under `folder`, sorted, dot-files included; a linked file or folder counts as its target.
+
+    The output must hold no links (GitHub Pages refuses them), so the writer copies what a link
+    points to; a broken link or a folder that links back to its own parent is an error instead.
+    """
+    found: list[Path] = []
+    problems: list[Problem] = []
+
+    def shown(path: Path) -> str:
+        return shown_path(path, root) if root else str(path)
+
+    def walk(current: Path, above: frozenset[Path]) -> None:
+        for entry in sorted(current.iterdir()):
+            if entry.is_dir():
+                target = entry.resolve()
+                if target in above:
+                    problems.append(Problem(shown(entry), None, f"links back to {target}, a folder it is in",
+                                            "remove the link: it would copy the folder into itself forever"))
+                else:
+                    walk(entry, above | {target})
+            elif entry.is_file():
+                found.append(entry)
+            elif entry.is_symlink():
+                problems.append(Problem(shown(entry), None, f"links to {os.readlink(entry)}, which does not exist",
+                                        "remove the link or restore what it points to"))
+
+    walk(folder, frozenset({folder.resolve()}))
+    if problems:
+        raise ContentError(problems)
+    return tuple(sorted(found))
 
 
 def _markdown_in(folder: Path) -> tuple[tuple[Path, ...], dict[Path, tuple[Path, ...]]]:
@@ -66,7 +100,7 @@ def _markdown_in(folder: Path) -> tuple[tuple[Path, ...], dict[Path, tuple[Path,
         elif entry.is_dir() and (entry / "index.md").is_file():
             index = entry / "index.md"
             found.append(index)
-            bundles[index] = tuple(sorted(p for p in entry.rglob("*") if p.is_file() and p != index))
+            bundles[index] = tuple(p for p in files_under(entry, folder.parent.parent) if p != index)
     return tuple(found), bundles
 
 

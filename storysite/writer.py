@@ -11,6 +11,7 @@ from pathlib import Path
 from .errors import ContentError, Problem, StorysiteError, shown_path
 from .model import Asset
 from .render import Output
+from .sources import files_under
 from .urls import safe_site_path
 
 log = logging.getLogger(__name__)
@@ -23,10 +24,9 @@ def static_outputs(folders: Iterable[Path]) -> list[Output]:
     """Files of theme static folders, in order; a later folder overrides an earlier one's file."""
     found: dict[str, Output] = {}
     for folder in folders:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                rel = path.relative_to(folder).as_posix()
-                found[rel] = Output(rel, None, path, f"theme file {path}")
+        for path in files_under(folder):
+            rel = path.relative_to(folder).as_posix()
+            found[rel] = Output(rel, None, path, f"theme file {path}")
     return list(found.values())
 
 

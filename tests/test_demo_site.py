@@ -154,6 +154,20 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Answer a missing path under /repo/ with the site's 404.html, as GitHub Pages does."""
+        not_found = Path(self.directory) / BASE_PATH.strip("/") / "404.html"
+        if code != 404 or not self.path.startswith(BASE_PATH) or not not_found.is_file():
+            super().send_error(code, message, explain)
+            return
+        body = not_found.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
 
 @pytest.fixture(scope="module")
 def served(demo_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -178,7 +192,7 @@ def fetch(url: str) -> tuple[int, str, bytes]:
         with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
             return response.status, response.headers.get_content_type(), response.read()
     except urllib.error.HTTPError as error:
-        return error.code, error.headers.get_content_type(), b""
+        return error.code, error.headers.get_content_type(), error.read()
 
 
 def crawl(start: str) -> dict[str, tuple[int, str]]:
@@ -223,6 +237,19 @@ def test_a_missing_path_answers_404(served: str) -> None:
     status, _, _ = fetch(urljoin(served, "a/b/c/"))
 
     assert status == 404
+
+
+def test_the_404_page_served_at_a_nested_missing_url_links_only_to_what_answers(served: str) -> None:
+    missing = urljoin(served, "a/b/c")
+    status, content_type, body = fetch(missing)
+    doc = lxml_html.fromstring(body)
+    targets = {urljoin(missing, r).partition("#")[0] for r in refs(doc) if not r.startswith("#")}
+    answers = {target: fetch(target)[0] for target in sorted(targets) if urlsplit(target).netloc == urlsplit(served).netloc}
+
+    assert (status, content_type) == (404, "text/html")
+    assert len(doc.xpath("//h1")) == 1
+    assert urljoin(served, "css/storysite.css") in answers and served in answers
+    assert {target: code for target, code in answers.items() if code != 200} == {}
 
 
 def test_the_404_page_uses_root_relative_urls_so_it_works_at_any_depth(demo_build: Path) -> None:

@@ -13,8 +13,9 @@ from .dates import build_time
 from .errors import Problem
 from .parse import parse_sources
 from .relate import relate_stories
-from .render import cname_outputs, render_site
+from .render import cname_outputs, planned_pages, render_site
 from .sources import discover
+from .stages import Stages, StageTime
 from .theme import load_strings, make_environment, static_layers, theme_chain, translator
 from .writer import asset_outputs, plan_outputs, static_outputs, write_site
 
@@ -30,26 +31,39 @@ class BuildResult:
     files: int
     seconds: float
     warnings: tuple[Problem, ...]
+    stages: tuple[StageTime, ...] = ()
+    """What each pipeline stage took (`storysite build --timings`)."""
 
 
-def build_site(config: Config) -> BuildResult:
+def build_site(config: Config, stages: Stages | None = None) -> BuildResult:
     """Build the whole site into config.output_dir; on any error the previous output stays as it was."""
     started = time.perf_counter()
-    chain = theme_chain(config)
-    sources = discover(config.content_dir)
-    stories, pages = parse_sources(sources, config)
-    site, warnings = assemble_site(config, sources, stories, pages, build_time())
+    stages = stages or Stages()
+    with stages.stage("theme"):
+        chain = theme_chain(config)
+    with stages.stage("discover") as advance:
+        sources = discover(config.content_dir)
+        advance(len(sources.stories) + len(sources.pages) + len(sources.static))
+    with stages.stage("parse", len(sources.stories) + len(sources.pages)) as advance:
+        stories, pages = parse_sources(sources, config, advance)
+    with stages.stage("assemble", len(stories) + len(pages)):
+        site, warnings = assemble_site(config, sources, stories, pages, build_time())
     for warning in warnings:
         log.warning("%s", warning)
-    related = relate_stories(site.stories, config)
-    env = make_environment(config, chain)
-    strings = load_strings(config, chain)
-    rendered = render_site(site, related, env, partial(translator, strings), config.paginate)
-    plan = plan_outputs(
-        static_outputs(static_layers(config, chain)),
-        [*asset_outputs(site.assets, config.root), *rendered, *cname_outputs(config.cname)],
-    )
-    write_site(plan, config.output_dir)
+    with stages.stage("relate", len(site.stories)):
+        related = relate_stories(site.stories, config)
+    with stages.stage("render", planned_pages(site, config.paginate)) as advance:
+        env = make_environment(config, chain)
+        strings = load_strings(config, chain)
+        rendered = render_site(site, related, env, partial(translator, strings), config.paginate, advance)
+    with stages.stage("write") as advance:
+        plan = plan_outputs(
+            static_outputs(static_layers(config, chain)),
+            [*asset_outputs(site.assets, config.root), *rendered, *cname_outputs(config.cname)],
+        )
+        write_site(plan, config.output_dir)
+        advance(len(plan))
     return BuildResult(
-        len(site.stories), len(site.pages), len(plan), time.perf_counter() - started, tuple(warnings)
+        len(site.stories), len(site.pages), len(plan), time.perf_counter() - started, tuple(warnings),
+        tuple(stages.times),
     )

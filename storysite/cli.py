@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import time
 import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from .stages import StageTime
 
 SITE_OPTION = click.option(
     "-s", "--site", "site_dir", type=click.Path(file_okay=False, path_type=Path), default=".",
@@ -69,19 +75,23 @@ def main() -> None:
 @click.option("--drafts", is_flag=True, default=None, help="Include stories marked draft: true.")
 @click.option("--future", is_flag=True, default=None, help="Include stories dated in the future.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but warnings and errors.")
+@click.option("--timings", is_flag=True, help="Print a table of the time each build stage took (on stderr).")
 @DEBUG_OPTION
 def build(site_dir: Path, base_url: str | None, out: Path | None, drafts: bool | None, future: bool | None,
-          quiet: bool, debug: bool) -> None:
+          quiet: bool, timings: bool, debug: bool) -> None:
     """Build the site into _site/ (or --out)."""
 
     def action() -> None:
         from .build import build_site
         from .config import load_config
+        from .stages import Stages
 
-        config = load_config(
-            site_dir, base_url=base_url, output_dir=out.resolve() if out else None, drafts=drafts, future=future
-        )
-        result = build_site(config)
+        stages = Stages(None if quiet else _progress_line())
+        with stages.stage("config"):
+            config = load_config(
+                site_dir, base_url=base_url, output_dir=out.resolve() if out else None, drafts=drafts, future=future
+            )
+        result = build_site(config, stages)
         if not quiet:
             shown = _shown(config.output_dir)
             click.echo(
@@ -89,6 +99,8 @@ def build(site_dir: Path, base_url: str | None, out: Path | None, drafts: bool |
                 f" into {shown}/ ({result.files} files) in {result.seconds:.2f} s"
                 + (f", {_count(len(result.warnings), 'warning', 'warnings')}" if result.warnings else "")
             )
+        if timings:
+            click.echo(_timings_table(result.stages), err=True)
 
     _run(debug, action, quiet)
 
@@ -133,6 +145,66 @@ def new(title: str, niche: str, audiences: tuple[str, ...], tags: tuple[str, ...
         click.echo(f"Created {_shown(path)}")
 
     _run(debug, action)
+
+
+class _ProgressLine:
+    """One line on the terminal that shows the stage and how far it got, once a build takes a while."""
+
+    DELAY = 0.5
+    """Seconds before anything shows: a quick build prints no progress at all."""
+    EVERY = 0.1
+
+    def __init__(self) -> None:
+        self.began = time.monotonic()
+        self.shown_at = 0.0
+        self.stage, self.total, self.done = "", 0, 0
+        self.showing = False
+
+    def start(self, stage: str, total: int) -> None:
+        self.stage, self.total, self.done = stage, total, 0
+        self._show()
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        self._show()
+
+    def finish(self) -> None:
+        if self.showing:
+            sys.stderr.write("\r\x1b[2K")
+            sys.stderr.flush()
+            self.showing = False
+
+    def _show(self) -> None:
+        now = time.monotonic()
+        if now - self.began < self.DELAY or now - self.shown_at < self.EVERY:
+            return
+        self.shown_at = now
+        if self.total:
+            filled = min(20, 20 * self.done // self.total)
+            count = f"[{'#' * filled}{'-' * (20 - filled)}] {self.done}/{self.total}"
+        else:
+            count = str(self.done) if self.done else ""
+        sys.stderr.write(f"\r\x1b[2K{self.stage:<9} {count}")
+        sys.stderr.flush()
+        self.showing = True
+
+
+def _progress_line() -> _ProgressLine | None:
+    """Progress only for a person at a terminal: not in CI logs, not into a pipe or a file."""
+    if os.environ.get("CI") or not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
+        return None
+    return _ProgressLine()
+
+
+def _timings_table(stages: Sequence[StageTime]) -> str:
+    """Where the build's time went, stage by stage."""
+    total = sum(stage.seconds for stage in stages) or 1.0
+    rows = [f"{'stage':<10}{'wall s':>8}{'cpu s':>8}{'share':>7}{'items':>8}"]
+    for stage in stages:
+        items = str(stage.items) if stage.items else ""
+        rows.append(f"{stage.name:<10}{stage.seconds:>8.2f}{stage.cpu_seconds:>8.2f}{stage.seconds / total:>7.0%}{items:>8}")
+    rows.append(f"{'total':<10}{sum(s.seconds for s in stages):>8.2f}{sum(s.cpu_seconds for s in stages):>8.2f}")
+    return "\n".join(rows)
 
 
 def _count(n: int, one: str, many: str) -> str:

@@ -12,6 +12,7 @@ from .errors import ContentError, Problem, shown_path
 from .markup import Rendered, render_markdown
 from .schema import PageFrontMatter, StoryFrontMatter, page_meta, story_meta
 from .sources import Document, Sources, read_document
+from .stages import Advance, no_progress
 
 T = TypeVar("T")
 
@@ -34,11 +35,15 @@ class ParsedPage:
     body: Rendered
 
 
-def parse_sources(sources: Sources, config: Config) -> tuple[list[ParsedStory], list[ParsedPage]]:
+def parse_sources(
+    sources: Sources, config: Config, advance: Advance = no_progress
+) -> tuple[list[ParsedStory], list[ParsedPage]]:
     """Parse every story and page; raise one ContentError listing every broken file."""
     problems: list[Problem] = []
     stories = _parse_each(sources.stories, config, problems, lambda d: ParsedStory(d, story_meta(d, config), render_markdown(d.body)))
+    advance(len(sources.stories))
     pages = _parse_each(sources.pages, config, problems, lambda d: ParsedPage(d, page_meta(d, config), render_markdown(d.body)))
+    advance(len(sources.pages))
     if problems:
         raise ContentError(problems)
     return stories, pages

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from . import __version__
 from .dates import format_date
 from .model import RelatedLink, Site, Story
+from .stages import Advance, no_progress
 from .theme import Environment, render_template
 from .urls import ARCHIVE_PATH, MAP_PATH, NOT_FOUND_PATH, SiteUrls, home_path, output_file, terms_path
 
@@ -62,7 +63,9 @@ class Renderer:
         site: Site,
         env: Environment,
         translators: Callable[[str], Callable[..., str]],
+        advance: Advance = no_progress,
     ) -> None:
+        self.advance = advance
         self.site = site
         self.env = env
         self.translators = translators
@@ -94,6 +97,7 @@ class Renderer:
         )
         template_name, html = render_template(self.env, names, variables)
         self.outputs.append(Output(output_file(path), html.encode("utf-8"), None, f"template {template_name} for {page_kind} '{title}'"))
+        self.advance(1)
 
 
 def render_site(
@@ -102,9 +106,10 @@ def render_site(
     env: Environment,
     translators: Callable[[str], Callable[..., str]],
     per_page: int,
+    advance: Advance = no_progress,
 ) -> list[Output]:
     """Every HTML page, the sitemap and robots.txt of the site."""
-    r = Renderer(site, env, translators)
+    r = Renderer(site, env, translators, advance)
     info = site.info
     pages_of = [site.stories[i : i + per_page] for i in range(0, len(site.stories), per_page)] or [()]
     for number, stories in enumerate(pages_of, start=1):
@@ -153,6 +158,13 @@ def render_site(
 def cname_outputs(cname: str) -> list[Output]:
     """CNAME, which tells GitHub Pages the site's custom domain, when storysite.yaml names one."""
     return [Output("CNAME", f"{cname}\n".encode(), None, "cname in storysite.yaml")] if cname else []
+
+
+def planned_pages(site: Site, per_page: int) -> int:
+    """How many HTML pages render_site makes, for progress."""
+    home_pages = max(1, -(-len(site.stories) // per_page))
+    terms = sum(1 + len(site.term(kind)) for kind in ("niche", "audience", "tag"))
+    return home_pages + len(site.stories) + len(site.pages) + terms + 3
 
 
 def _sitemap(site: Site, urls: SiteUrls) -> Output:

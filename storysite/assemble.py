@@ -7,13 +7,20 @@ import difflib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from .config import Config, TermInfo
+from .config import Config, FeedsConfig, TermInfo
 from .errors import ContentError, Problem
 from .links import resolve_ref, rewrite_links
-from .model import Asset, MenuItem, Page, Site, SiteInfo, Story, Term, TermRef, reading_minutes
+from .model import Asset, FeedLink, MenuItem, Page, Site, SiteInfo, Story, Term, TermRef, reading_minutes
 from .parse import ParsedPage, ParsedStory
 from .sources import Sources, line_of
 from .urls import SiteUrls, expand_permalink, safe_site_path, slugify, term_path
+
+# Feed formats: the name readers know and the media type for <link rel="alternate">.
+FEED_TYPES = {
+    "rss": ("RSS", "application/rss+xml"),
+    "atom": ("Atom", "application/atom+xml"),
+    "json": ("JSON Feed", "application/feed+json"),
+}
 
 
 def is_published(meta_draft: bool, date: dt.datetime | None, config: Config, now: dt.datetime) -> bool:
@@ -44,6 +51,7 @@ def assemble_site(
     site_paths.update({p.doc.path: f"{p.meta.slug}/" for p in pages})
     entries: list[ParsedStory | ParsedPage] = [*stories, *pages]
     for entry in entries:
+        warnings += _removed_characters(entry)
         if not safe_site_path(site_paths[entry.doc.path]):
             problems.append(
                 Problem(entry.doc.shown, entry.doc.lines.get("slug", 1), f"'{site_paths[entry.doc.path]}' leaves the output folder")
@@ -87,6 +95,7 @@ def assemble_site(
             MenuItem(p.title, p.url) for p in sorted(built_pages, key=lambda p: (p.weight, p.title.casefold())) if p.menu
         ),
         stories_count=len(built_stories),
+        feeds=feed_links(config.feeds, urls, ""),
     )
     return Site(info, tuple(built_stories), tuple(built_pages), assets, now), warnings
 
@@ -101,6 +110,31 @@ def _story_path(parsed: ParsedStory, config: Config) -> str:
         day=f"{date.day:02d}",
         niche=parsed.meta.niche,
     )
+
+
+def feed_links(feeds: FeedsConfig, urls: SiteUrls, folder: str) -> tuple[FeedLink, ...]:
+    """The feeds written into a site folder ("" or "niches/x/"); none when base_url has no host.
+
+    A feed needs absolute URLs, which only a base_url with a host can give.
+    """
+    if not urls.origin:
+        return ()
+    return tuple(
+        FeedLink(fmt, *FEED_TYPES[fmt], folder + feeds.paths[fmt], urls.url(folder + feeds.paths[fmt]))
+        for fmt in feeds.formats
+    )
+
+
+def _removed_characters(entry: ParsedStory | ParsedPage) -> list[Problem]:
+    return [
+        Problem(
+            entry.doc.shown,
+            line,
+            "removed control characters that XML cannot carry",
+            "delete them from the file; they often come from text pasted from other programs",
+        )
+        for line in entry.doc.removed_lines
+    ]
 
 
 def _duplicates(entries: Iterable[tuple[str, str, int]]) -> list[Problem]:
@@ -204,6 +238,8 @@ class _TermIndex:
 
     def __init__(self, config: Config, urls: SiteUrls) -> None:
         self.urls = urls
+        self.feeds = config.feeds
+        self.with_feeds = {"niche": config.feeds.niches, "audience": config.feeds.audiences, "tag": config.feeds.tags}
         self.declared: dict[str, Mapping[str, TermInfo]] = {
             "niche": config.niches,
             "audience": config.audiences,
@@ -240,8 +276,10 @@ class _TermIndex:
             info = self.declared[kind].get(slug)
             title = self.titles.get((kind, slug)) or (info.title if info else slug)
             path = term_path(kind, slug)
+            feeds = feed_links(self.feeds, self.urls, path) if self.with_feeds[kind] else ()
             terms.append(
-                Term(kind, slug, title, path, self.urls.url(path), info.description if info else "", tuple(members_of), info is not None)
+                Term(kind, slug, title, path, self.urls.url(path), info.description if info else "", tuple(members_of), info is not None,
+                     feeds)
             )
         return tuple(sorted(terms, key=lambda t: (t.title.casefold(), t.slug)))
 

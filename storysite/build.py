@@ -11,6 +11,7 @@ from .assemble import assemble_site
 from .config import Config
 from .dates import build_time
 from .errors import Problem
+from .feeds import render_feeds
 from .parse import parse_sources
 from .relate import relate_stories
 from .render import cname_outputs, planned_pages, render_site
@@ -56,10 +57,13 @@ def build_site(config: Config, stages: Stages | None = None) -> BuildResult:
         env = make_environment(config, chain)
         strings = load_strings(config, chain)
         rendered = render_site(site, related, env, partial(translator, strings), config.paginate, advance)
+    with stages.stage("feeds") as advance:
+        feeds = render_feeds(site, config.feeds, translator(strings, config.language))
+        advance(len(feeds))
     with stages.stage("write") as advance:
         plan = plan_outputs(
             static_outputs(static_layers(config, chain)),
-            [*asset_outputs(site.assets, config.root), *rendered, *cname_outputs(config.cname)],
+            [*asset_outputs(site.assets, config.root), *rendered, *feeds, *cname_outputs(config.cname)],
         )
         write_site(plan, config.output_dir)
         advance(len(plan))

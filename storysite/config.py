@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError, Problem, shown_path
+from .urls import safe_site_path
 from .yamlload import load_yaml
 
 CONFIG_FILE = "storysite.yaml"
@@ -20,6 +21,8 @@ SLUG_RE = re.compile(r"^[^\W_][\w.-]*$")
 PERMALINK_FIELDS = ("slug", "year", "month", "day", "niche")
 # A domain name with at least two labels, as GitHub Pages takes it: no scheme, port or path.
 HOST_RE = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
+# Feed formats and the file each is written to, in the site root and in every niche's or audience's folder.
+FEED_FILES = MappingProxyType({"rss": "feed.xml", "atom": "atom.xml", "json": "feed.json"})
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,28 @@ class TermInfo:
 
     title: str
     description: str = ""
+
+
+@dataclass(frozen=True)
+class FeedsConfig:
+    """The `feeds:` section: which feeds a build writes and what their entries hold."""
+
+    formats: tuple[str, ...] = tuple(FEED_FILES)
+    """Feed formats to write: rss (RSS 2.0), atom (Atom 1.0), json (JSON Feed 1.1); none turns feeds off."""
+    content: str = "full"
+    """"full": each entry holds the whole story; "summary": only its summary."""
+    limit: int = 20
+    """Entries per feed, newest first; 0 for every story."""
+    paths: Mapping[str, str] = field(default_factory=lambda: FEED_FILES)
+    """File name of each format inside the folder of its site, niche, audience or tag."""
+    niches: bool = True
+    """A feed for every niche."""
+    audiences: bool = True
+    """A feed for every audience."""
+    tags: bool = False
+    """A feed for every tag."""
+    id_host: str = ""
+    """Host named in entry ids (tag:HOST,DATE:SLUG); default: base_url's host. Keep the old one when the site moves."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +99,8 @@ class Config:
     """Free-form values for themes (`extra:` in storysite.yaml)."""
     cname: str = ""
     """The custom domain GitHub Pages serves the site on (e.g. blog.example.org): written to CNAME."""
+    feeds: FeedsConfig = FeedsConfig()
+    """RSS, Atom and JSON feeds of the site, its niches, audiences and (if asked) tags."""
 
     @property
     def config_file(self) -> Path:
@@ -148,15 +175,18 @@ class _Checker:
     def fail(self, key: str, message: str, hint: str = "") -> None:
         self.problems.append(Problem(self.path, self.lines.get(key), message, hint))
 
+    def unknown(self, key: str, name: str, known: list[str]) -> None:
+        close = difflib.get_close_matches(name.rpartition(".")[2], known, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(known)
+        self.fail(key, f"unknown setting '{name}'", hint)
+
     def check_all(self, raw: dict[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for key, value in raw.items():
             key = str(key)
             check = getattr(self, f"_check_{key}", None)
             if key not in _SETTABLE or check is None:
-                close = difflib.get_close_matches(key, _SETTABLE, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(_SETTABLE)
-                self.fail(key, f"unknown setting '{key}'", hint)
+                self.unknown(key, key, _SETTABLE)
                 continue
             converted = check(key, value)
             if converted is not None:
@@ -272,3 +302,73 @@ class _Checker:
             self.fail(key, "'extra' must be a mapping")
             return None
         return MappingProxyType(value)
+
+    def _check_feeds(self, key: str, value: Any) -> FeedsConfig | None:
+        if value is False:
+            return FeedsConfig(formats=())
+        if not isinstance(value, dict):
+            self.fail(key, "'feeds' must be a mapping, or false for no feeds", "e.g. feeds: {content: summary, limit: 10}")
+            return None
+        known = [f.name for f in dataclasses.fields(FeedsConfig)]
+        values: dict[str, Any] = {}
+        for name, raw in value.items():
+            name = str(name)
+            check = getattr(self, f"_feeds_{name}", None)
+            if check is None:
+                self.unknown(key, f"feeds.{name}", known)
+                continue
+            converted = check(key, f"feeds.{name}", raw)
+            if converted is not None:
+                values[name] = converted
+        return FeedsConfig(**values)
+
+    def _feeds_formats(self, key: str, name: str, value: Any) -> tuple[str, ...] | None:
+        if value is None or value is False:
+            return ()
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not all(isinstance(n, str) and n in FEED_FILES for n in names):
+            self.fail(key, f"'{name}' must be a list of feed formats", "choose from: " + ", ".join(FEED_FILES))
+            return None
+        return tuple(dict.fromkeys(names))
+
+    def _feeds_content(self, key: str, name: str, value: Any) -> str | None:
+        if value not in ("full", "summary"):
+            self.fail(key, f"'{name}' must be full or summary, not {value!r}", "full: the whole story; summary: its summary")
+            return None
+        return str(value)
+
+    def _feeds_limit(self, key: str, name: str, value: Any) -> int | None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.fail(key, f"'{name}' must be a whole number", "entries per feed, e.g. 20; 0 for every story")
+            return None
+        return value
+
+    def _feeds_paths(self, key: str, name: str, value: Any) -> Mapping[str, str] | None:
+        if not isinstance(value, dict) or not set(map(str, value)) <= set(FEED_FILES):
+            self.fail(key, f"'{name}' maps formats to file names", "e.g. paths: {rss: rss.xml, atom: atom.xml, json: feed.json}")
+            return None
+        paths = dict(FEED_FILES)
+        for fmt, file in value.items():
+            file = str(file).strip()
+            if not file or file.endswith("/") or not safe_site_path(file):
+                self.fail(key, f"'{name}.{fmt}' must be a file name such as {FEED_FILES[str(fmt)]}", "no leading /, no ..")
+                return None
+            paths[str(fmt)] = file
+        if len(set(paths.values())) < len(paths):
+            self.fail(key, f"'{name}' gives two formats the same file", "give each format a file of its own")
+            return None
+        return MappingProxyType(paths)
+
+    def _feeds_flag(self, key: str, name: str, value: Any) -> bool | None:
+        if not isinstance(value, bool):
+            self.fail(key, f"'{name}' must be true or false")
+            return None
+        return value
+
+    _feeds_niches = _feeds_audiences = _feeds_tags = _feeds_flag
+
+    def _feeds_id_host(self, key: str, name: str, value: Any) -> str | None:
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*", value):
+            self.fail(key, f"'{name}' must be a host name", "e.g. example.org")
+            return None
+        return value.lower()

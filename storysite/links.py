@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from html import escape, unescape
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -12,6 +13,8 @@ from .urls import is_external
 
 _ATTRIBUTE = re.compile(r'(\s(?:href|src)=")([^"]*)(")')
 _SPLIT = re.compile(r"^([^?#]*)(.*)$", re.S)
+# Every attribute that holds a URL, quoted either way, in body HTML (raw HTML blocks included).
+_URL_ATTRIBUTE = re.compile(r"""(\s(?:href|src|poster|srcset)\s*=\s*)(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 
 
 def resolve_ref(ref: str, source_dir: Path, targets: Mapping[Path, str]) -> str | None:
@@ -43,3 +46,24 @@ def rewrite_links(html: str, source_dir: Path, targets: Mapping[Path, str]) -> t
         return match.group(1) + url.replace("&", "&amp;").replace('"', "&quot;") + match.group(3)
 
     return _ATTRIBUTE.sub(rewrite, html), dead
+
+
+def absolute_links(html: str, resolve: Callable[[str], str]) -> str:
+    """Body HTML with every link and image made absolute by `resolve` (for feeds, which have no page)."""
+
+    def absolute(match: re.Match[str]) -> str:
+        quoted = match.group(2) if match.group(2) is not None else match.group(3)
+        value = unescape(quoted)
+        if match.group(1).strip().lower().startswith("srcset"):
+            value = ", ".join(_absolute_candidate(c, resolve) for c in value.split(",") if c.strip())
+        else:
+            value = resolve(value.strip())
+        return match.group(1) + '"' + escape(value, quote=True) + '"'
+
+    return _URL_ATTRIBUTE.sub(absolute, html)
+
+
+def _absolute_candidate(candidate: str, resolve: Callable[[str], str]) -> str:
+    """One "image.jpg 2x" of a srcset."""
+    url, *size = candidate.split()
+    return " ".join([resolve(url), *size])

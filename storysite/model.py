@@ -80,6 +80,22 @@ class Page:
 
 
 @dataclass(frozen=True)
+class FeedLink:
+    """A feed a reader can subscribe to: the site's, or one niche's, audience's or tag's."""
+
+    format: str
+    """"rss", "atom" or "json"."""
+    label: str
+    """The format's name as readers know it: "RSS", "Atom", "JSON Feed"."""
+    media_type: str
+    """For <link rel="alternate" type="...">."""
+    path: str
+    """Site path of the file, e.g. "niches/x/feed.xml"."""
+    url: str
+    """Link to it, base path included."""
+
+
+@dataclass(frozen=True)
 class Term:
     """A niche, audience or tag with its stories, newest first."""
 
@@ -92,6 +108,8 @@ class Term:
     stories: tuple[Story, ...]
     declared: bool
     """Named in storysite.yaml (always false for tags)."""
+    feeds: tuple[FeedLink, ...] = ()
+    """Its own feeds; none when the config turns them off or base_url has no host."""
 
     @property
     def ref(self) -> TermRef:
@@ -139,6 +157,8 @@ class SiteInfo:
     tags: tuple[Term, ...]
     menu: tuple[MenuItem, ...]
     stories_count: int
+    feeds: tuple[FeedLink, ...] = ()
+    """The site's feeds, for autodiscovery; none when the config turns them off or base_url has no host."""
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,9 @@ from .errors import ContentError, Problem, shown_path
 from .yamlload import load_yaml
 
 FENCE = "---"
+# Characters XML cannot carry (C0 controls but tab and line ends, lone surrogates, U+FFFE, U+FFFF), and
+# DEL and C1 controls, which YAML refuses and which are never meant in UTF-8 text.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ class Document:
     """The Markdown after the front-matter, with "\\n" line ends."""
     body_line: int
     """The file line the body starts on."""
+    removed_lines: tuple[int, ...] = ()
+    """Lines from which control characters were removed (XML cannot carry them)."""
 
 
 def discover(content_dir: Path) -> Sources:
@@ -119,7 +125,7 @@ def read_text(path: Path, shown: str) -> str:
 
 def read_document(path: Path, shown: str) -> Document:
     """Read a Markdown file with YAML front-matter between two --- lines."""
-    text = read_text(path, shown)
+    text, removed = _without_control_characters(read_text(path, shown))
     lines = text.split("\n")
     if not lines or lines[0].rstrip() != FENCE:
         raise ContentError(
@@ -136,8 +142,34 @@ def read_document(path: Path, shown: str) -> Document:
         meta = {}
     if not isinstance(meta, dict):
         raise ContentError(Problem(shown, 2, "front-matter must be a mapping of keys", "e.g. title: My story"))
+    meta, escaped = _meta_without_control_characters(meta)
+    removed |= {key_lines.get(key, 2) for key in escaped}
     body = "\n".join(lines[end + 1 :])
-    return Document(path, shown, meta, key_lines, body, end + 2)
+    return Document(path, shown, meta, key_lines, body, end + 2, tuple(sorted(removed)))
+
+
+def _without_control_characters(text: str) -> tuple[str, set[int]]:
+    """The text without control characters, and the lines they were on."""
+    lines = {text.count("\n", 0, match.start()) + 1 for match in CONTROL_CHARACTERS.finditer(text)}
+    return (CONTROL_CHARACTERS.sub("", text) if lines else text), lines
+
+
+def _meta_without_control_characters(meta: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Front-matter without the control characters that YAML escapes ("\\x01") can still write."""
+    found: set[str] = set()
+
+    def clean(key: str, value: Any) -> Any:
+        if isinstance(value, str) and CONTROL_CHARACTERS.search(value):
+            found.add(key)
+            return CONTROL_CHARACTERS.sub("", value)
+        if isinstance(value, list):
+            return [clean(key, v) for v in value]
+        if isinstance(value, dict):
+            return {k: clean(key, v) for k, v in value.items()}
+        return value
+
+    cleaned = {key: clean(str(key), value) for key, value in meta.items()}
+    return cleaned, sorted(found)
 
 
 def line_of(document: Document, needle: str) -> int | None:

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 # Site paths of the pages every site has; the theme links them through url() with the same paths.
 TERM_FOLDERS = {"niche": "niches", "audience": "audiences", "tag": "tags"}
@@ -47,6 +47,10 @@ class SiteUrls:
         if is_external(path):
             return path
         return self.origin + self.url(path)
+
+    def resolve(self, ref: str, page_path: str) -> str:
+        """The full URL of a link found on the page at `page_path`, as a browser resolves it there."""
+        return urljoin(self.absolute(page_path), ref)
 
 
 def is_external(ref: str) -> bool:

@@ -12,7 +12,7 @@ from storysite.cli import main
 
 from .conftest import story
 
-PIPELINE = ["config", "theme", "discover", "parse", "assemble", "relate", "render", "write"]
+PIPELINE = ["config", "theme", "discover", "parse", "assemble", "relate", "render", "feeds", "write"]
 
 
 @pytest.fixture

@@ -1,0 +1,255 @@
+"""feedgen lives here: the site model in, RSS 2.0, Atom 1.0 and JSON Feed 1.1 files out (nothing is written here).
+
+Every link in a feed is absolute, so feeds are made only when base_url has a host. An entry's id is a
+tag: URI of host, publication date and slug: it survives rebuilds, a new theme, a new permalink pattern
+and a move of the site to another path on the same host.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
+
+from . import __version__
+from .config import FeedsConfig
+from .errors import ThemeError
+from .links import absolute_links
+from .model import FeedLink, Site, Story, Term
+from .render import Output
+from .sources import CONTROL_CHARACTERS
+from .urls import SiteUrls, terms_path
+
+log = logging.getLogger(__name__)
+
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+
+
+@dataclass(frozen=True)
+class Category:
+    """A niche, audience or tag of an entry: its slug, its title, and the page listing its kind."""
+
+    term: str
+    label: str
+    scheme: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One story as every feed format shows it, every URL absolute."""
+
+    id: str
+    title: str
+    url: str
+    published: dt.datetime
+    updated: dt.datetime
+    author: str
+    language: str
+    categories: tuple[Category, ...]
+    summary: str
+    """Plain text."""
+    content: str | None
+    """The story's HTML with absolute links, or None when feeds carry summaries only."""
+    image: str | None
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One feed: what it is about, where it lives, and its entries, newest first."""
+
+    title: str
+    description: str
+    language: str
+    author: str
+    page_url: str
+    """The page the feed mirrors (the home page, or the niche's, audience's or tag's page)."""
+    links: tuple[FeedLink, ...]
+    entries: tuple[Entry, ...]
+    updated: dt.datetime
+    """The newest entry's time, so a rebuild of the same stories gives the same feed."""
+
+
+def render_feeds(site: Site, feeds: FeedsConfig, t: Callable[..., str]) -> list[Output]:
+    """Every feed of the site and of its niches, audiences and tags, in each configured format."""
+    urls = SiteUrls(site.info.base_url)
+    if feeds.formats and not urls.origin:
+        log.info("no feeds: they need absolute URLs, so set base_url to the site's full address, e.g. https://example.org/")
+        return []
+    entries = {s.slug: feed_entry(s, urls, feeds) for s in site.stories if in_feeds(s, site.built_at)}
+    outputs = []
+    for channel, scope in _channels(site, feeds, entries, urls, t):
+        for link in channel.links:
+            data = FORMATS[link.format](channel, urls.absolute(link.path))
+            outputs.append(Output(link.path, data, None, f"{link.label} feed of {scope}"))
+    return outputs
+
+
+def in_feeds(story: Story, now: dt.datetime) -> bool:
+    """Drafts and future stories stay out of feeds, even when a preview build shows their pages."""
+    return not story.draft and story.date <= now
+
+
+def entry_id(story: Story, host: str) -> str:
+    """A tag: URI (RFC 4151) that no theme, permalink pattern or base path changes."""
+    return f"tag:{host},{story.date.date().isoformat()}:{quote(story.slug)}"
+
+
+def feed_entry(story: Story, urls: SiteUrls, feeds: FeedsConfig) -> Entry:
+    """A story as a feed entry: absolute links, categories, and full HTML or just the summary."""
+
+    def resolve(ref: str) -> str:
+        return urls.resolve(ref, story.path)
+
+    image = resolve(story.cover) if story.cover else None
+    content = None
+    if feeds.content == "full":
+        cover = f'<p><img src="{html.escape(image)}" alt="{html.escape(story.cover_alt)}"></p>\n' if image else ""
+        content = cover + absolute_links(story.content, resolve)
+    categories = [
+        Category(ref.slug, ref.title, urls.absolute(terms_path(ref.kind)))
+        for ref in (story.niche, *story.audiences, *story.tags)
+    ]
+    return Entry(
+        id=entry_id(story, feeds.id_host or urlsplit(urls.base_url).hostname or ""),
+        title=story.title,
+        url=urls.absolute(story.path),
+        published=story.date,
+        updated=story.updated or story.date,
+        author=story.author,
+        language=story.lang,
+        categories=tuple(categories),
+        summary=story.summary,
+        content=content,
+        image=image,
+    )
+
+
+def _channels(
+    site: Site, feeds: FeedsConfig, entries: dict[str, Entry], urls: SiteUrls, t: Callable[..., str]
+) -> list[tuple[Channel, str]]:
+    """The site's channel, then one per term that has feeds."""
+    info = site.info
+    newest = max((e.updated for e in entries.values()), default=site.built_at)
+
+    def channel(title: str, description: str, page_path: str, links: tuple[FeedLink, ...], stories: Sequence[Story]) -> Channel:
+        chosen = [entries[s.slug] for s in stories if s.slug in entries][: feeds.limit or None]
+        return Channel(
+            title=_xml_text(title),
+            description=_xml_text(description or title),
+            language=info.language.replace("_", "-"),
+            author=_xml_text(info.author or info.title),
+            page_url=urls.absolute(page_path),
+            links=links,
+            entries=tuple(chosen),
+            updated=max((e.updated for e in chosen), default=newest),
+        )
+
+    site_description = info.description or _string(t, "feed_description_site", info.title, site=info.title)
+    found = [(channel(info.title, site_description, "", info.feeds, site.stories), "the site")]
+    for kind in ("niche", "audience", "tag"):
+        for term in site.term(kind):
+            if term.feeds:
+                found.append((channel(*_term_text(term, info.title, t), term.path, term.feeds, term.stories), f"{kind} '{term.slug}'"))
+    return found
+
+
+def _term_text(term: Term, site_title: str, t: Callable[..., str]) -> tuple[str, str]:
+    title = f"{term.title} · {site_title}"
+    return title, term.description or _string(t, f"feed_description_{term.kind}", title, term=term.title, site=site_title)
+
+
+def _string(t: Callable[..., str], key: str, fallback: str, **values: str) -> str:
+    """A UI string of the theme; a theme that lacks feed strings still gets a feed."""
+    try:
+        return t(key, **values)
+    except ThemeError:
+        return fallback
+
+
+def _xml_text(text: str) -> str:
+    # Stories are cleaned when read; this keeps a control character in storysite.yaml from breaking XML.
+    return CONTROL_CHARACTERS.sub("", text)
+
+
+def _generator(channel: Channel, self_url: str, media_type: str) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.load_extension("dc", atom=False, rss=True)
+    fg.id(channel.page_url)
+    fg.title(channel.title)
+    fg.subtitle(channel.description)
+    fg.description(channel.description)
+    fg.language(channel.language)
+    fg.author(name=channel.author)
+    fg.link(href=self_url, rel="self", type=media_type)
+    fg.link(href=channel.page_url, rel="alternate", type="text/html")  # the last link is RSS's <link>
+    fg.updated(channel.updated)
+    fg.generator("storysite", version=__version__)
+    for entry in channel.entries:
+        fe = fg.add_entry(order="append")
+        fe.id(entry.id)
+        fe.title(entry.title)
+        fe.link(href=entry.url, rel="alternate", type="text/html")
+        fe.published(entry.published)
+        fe.updated(entry.updated)
+        if entry.author:
+            fe.author(name=entry.author)
+            fe.dc.dc_creator(entry.author)
+        fe.category([{"term": c.term, "label": c.label, "scheme": c.scheme} for c in entry.categories])
+        # Both RSS description and Atom summary are read as HTML, so the plain text is escaped once.
+        fe.summary(html.escape(entry.summary, quote=False), type="html")
+        if entry.content is not None:
+            fe.content(entry.content, type="html")
+    return fg
+
+
+def rss_feed(channel: Channel, self_url: str) -> bytes:
+    """RSS 2.0 with content:encoded, dc:creator and an atom:link to itself."""
+    data: bytes = _generator(channel, self_url, "application/rss+xml").rss_str(pretty=True)
+    return data
+
+
+def atom_feed(channel: Channel, self_url: str) -> bytes:
+    """Atom 1.0 (RFC 4287)."""
+    data: bytes = _generator(channel, self_url, "application/atom+xml").atom_str(pretty=True)
+    return data
+
+
+def json_feed(channel: Channel, self_url: str) -> bytes:
+    """JSON Feed 1.1 (jsonfeed.org)."""
+    items = []
+    for entry in channel.entries:
+        item: dict[str, object] = {"id": entry.id, "url": entry.url, "title": entry.title}
+        if entry.content is not None:
+            item["content_html"] = entry.content
+        else:
+            item["content_text"] = entry.summary
+        item["summary"] = entry.summary
+        if entry.image:
+            item["image"] = entry.image
+        item["date_published"] = entry.published.isoformat()
+        item["date_modified"] = entry.updated.isoformat()
+        if entry.author:
+            item["authors"] = [{"name": entry.author}]
+        item["tags"] = [c.label for c in entry.categories]
+        item["language"] = entry.language
+        items.append(item)
+    feed = {
+        "version": JSON_FEED_VERSION,
+        "title": channel.title,
+        "home_page_url": channel.page_url,
+        "feed_url": self_url,
+        "description": channel.description,
+        "language": channel.language,
+        "authors": [{"name": channel.author}],
+        "items": items,
+    }
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+FORMATS: dict[str, Callable[[Channel, str], bytes]] = {"rss": rss_feed, "atom": atom_feed, "json": json_feed}

@@ -107,8 +107,9 @@ def build(site_dir: Path, base_url: str | None, out: Path | None, drafts: bool |
 
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--github-pages", is_flag=True, help="Also write a GitHub Actions workflow that publishes it on GitHub Pages.")
 @DEBUG_OPTION
-def init(directory: Path, debug: bool) -> None:
+def init(directory: Path, github_pages: bool, debug: bool) -> None:
     """Create a new site with sample stories in DIRECTORY (default: here)."""
 
     def action() -> None:
@@ -116,6 +117,8 @@ def init(directory: Path, debug: bool) -> None:
 
         init_site(directory)
         click.echo(f"Created a new site in {directory}/. Next: cd {directory} && storysite build")
+        if github_pages:
+            _write_workflow(directory, None, None, force=False)
 
     _run(debug, action)
 
@@ -205,6 +208,31 @@ def _timings_table(stages: Sequence[StageTime]) -> str:
         rows.append(f"{stage.name:<10}{stage.seconds:>8.2f}{stage.cpu_seconds:>8.2f}{stage.seconds / total:>7.0%}{items:>8}")
     rows.append(f"{'total':<10}{sum(s.seconds for s in stages):>8.2f}{sum(s.cpu_seconds for s in stages):>8.2f}")
     return "\n".join(rows)
+
+
+@main.command("gh-workflow")
+@SITE_OPTION
+@click.option("--branch", help="The branch whose pushes publish the site (default: the current one, else main).")
+@click.option("--install", "install", metavar="SPEC",
+              help="What pip installs as storysite (default: this version, storysite==VERSION).")
+@click.option("--force", is_flag=True, help="Replace an existing .github/workflows/pages.yml.")
+@DEBUG_OPTION
+def gh_workflow(site_dir: Path, branch: str | None, install: str | None, force: bool, debug: bool) -> None:
+    """Write .github/workflows/pages.yml: every push builds the site and publishes it on GitHub Pages."""
+    _run(debug, lambda: _write_workflow(site_dir, branch, install, force))
+
+
+def _write_workflow(site_dir: Path, branch: str | None, install: str | None, force: bool) -> None:
+    from .config import load_config
+    from .pages_workflow import plan_workflow, write_workflow
+
+    workflow = plan_workflow(load_config(site_dir), branch, install)
+    written = write_workflow(workflow, force)
+    click.echo(
+        f"{'Wrote' if written else 'Unchanged:'} {_shown(workflow.path)}: every push to {workflow.branch}"
+        f" installs {workflow.install}, builds the site and publishes it on GitHub Pages."
+    )
+    click.echo("Once, in the repository's Settings > Pages, set Source to \"GitHub Actions\".")
 
 
 def _count(n: int, one: str, many: str) -> str:

@@ -23,7 +23,11 @@ from .conftest import REPO
 
 pytestmark = pytest.mark.slow
 
-WHEEL_FILES = ("storysite/themes/default/templates/base.html", "storysite/starter/storysite.yaml")
+WHEEL_FILES = (
+    "storysite/themes/default/templates/base.html",
+    "storysite/starter/storysite.yaml",
+    "storysite/workflows/pages.yml",
+)
 
 
 def _ignore_like_git(root: Path):
@@ -93,11 +97,12 @@ def test_wheel_installs_into_a_fresh_venv_and_builds_a_new_site(tmp_path: Path) 
     version = run([storysite, "--version"], cwd=work, timeout=60, env=env)
     assert __version__ in version.stdout
 
-    run([storysite, "init", "mysite"], cwd=work, timeout=120, env=env)
+    run([storysite, "init", "mysite", "--github-pages"], cwd=work, timeout=120, env=env)
     run([storysite, "build"], cwd=work / "mysite", timeout=300, env=env)
     site = work / "mysite" / "_site"
     assert (site / "index.html").is_file()
     assert sorted(site.glob("stories/*/index.html")), "the starter site built no story page"
+    assert (work / "mysite" / ".github" / "workflows" / "pages.yml").is_file()
 
     where = run(
         [python, "-c", "import storysite, storysite.scaffold as s; print(storysite.__file__); print(s.starter_folder())"],

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from functools import partial
 
 from .assemble import assemble_site
+from .cache import BuildCache
 from .config import Config
 from .dates import build_time
 from .errors import Problem
 from .feeds import render_feeds
-from .parse import parse_sources
+from .parse import cached_markdown, parse_sources
 from .relate import relate_stories
 from .render import cname_outputs, planned_pages, render_site
 from .sources import discover
@@ -34,19 +35,25 @@ class BuildResult:
     warnings: tuple[Problem, ...]
     stages: tuple[StageTime, ...] = ()
     """What each pipeline stage took (`storysite build --timings`)."""
+    written: tuple[str, ...] = ()
+    """Output files that were new or changed (the others were left as they were)."""
 
 
-def build_site(config: Config, stages: Stages | None = None) -> BuildResult:
-    """Build the whole site into config.output_dir; on any error the previous output stays as it was."""
+def build_site(config: Config, stages: Stages | None = None, cache: BuildCache | None = None) -> BuildResult:
+    """Build the whole site into config.output_dir; on any error the previous output stays as it was.
+
+    With a build cache, Markdown already converted in an earlier build is taken from it.
+    """
     started = time.perf_counter()
     stages = stages or Stages()
+    cache = cache or BuildCache(None)
     with stages.stage("theme"):
         chain = theme_chain(config)
     with stages.stage("discover") as advance:
         sources = discover(config.content_dir)
         advance(len(sources.stories) + len(sources.pages) + len(sources.static))
     with stages.stage("parse", len(sources.stories) + len(sources.pages)) as advance:
-        stories, pages = parse_sources(sources, config, advance)
+        stories, pages = parse_sources(sources, config, advance, cached_markdown(cache))
     with stages.stage("assemble", len(stories) + len(pages)):
         site, warnings = assemble_site(config, sources, stories, pages, build_time())
     for warning in warnings:
@@ -65,9 +72,11 @@ def build_site(config: Config, stages: Stages | None = None) -> BuildResult:
             static_outputs(static_layers(config, chain)),
             [*asset_outputs(site.assets, config.root), *rendered, *feeds, *cname_outputs(config.cname)],
         )
-        write_site(plan, config.output_dir)
+        report = write_site(plan, config.output_dir)
         advance(len(plan))
+    cache.forget_unused()
+    cache.commit()
     return BuildResult(
         len(site.stories), len(site.pages), len(plan), time.perf_counter() - started, tuple(warnings),
-        tuple(stages.times),
+        tuple(stages.times), report.written,
     )

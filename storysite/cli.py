@@ -76,13 +76,15 @@ def main() -> None:
 @click.option("--future", is_flag=True, default=None, help="Include stories dated in the future.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but warnings and errors.")
 @click.option("--timings", is_flag=True, help="Print a table of the time each build stage took (on stderr).")
+@click.option("--no-cache", is_flag=True, help="Neither use nor update the build cache (.storysite-cache/).")
 @DEBUG_OPTION
 def build(site_dir: Path, base_url: str | None, out: Path | None, drafts: bool | None, future: bool | None,
-          quiet: bool, timings: bool, debug: bool) -> None:
+          quiet: bool, timings: bool, no_cache: bool, debug: bool) -> None:
     """Build the site into _site/ (or --out)."""
 
     def action() -> None:
         from .build import build_site
+        from .cache import open_cache
         from .config import load_config
         from .stages import Stages
 
@@ -91,12 +93,13 @@ def build(site_dir: Path, base_url: str | None, out: Path | None, drafts: bool |
             config = load_config(
                 site_dir, base_url=base_url, output_dir=out.resolve() if out else None, drafts=drafts, future=future
             )
-        result = build_site(config, stages)
+        with open_cache(config.root, enabled=not no_cache) as cache:
+            result = build_site(config, stages, cache)
         if not quiet:
             shown = _shown(config.output_dir)
             click.echo(
                 f"Built {_count(result.stories, 'story', 'stories')} and {_count(result.pages, 'page', 'pages')}"
-                f" into {shown}/ ({result.files} files) in {result.seconds:.2f} s"
+                f" into {shown}/ ({result.files} files, {len(result.written)} written) in {result.seconds:.2f} s"
                 + (f", {_count(len(result.warnings), 'warning', 'warnings')}" if result.warnings else "")
             )
         if timings:

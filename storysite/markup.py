@@ -13,6 +13,8 @@ from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
 EXTENSIONS = ["extra", "sane_lists", "smarty", "toc"]
+# What the HTML of a body depends on besides its text: cached results of another engine are stale.
+MARKDOWN_ENGINE = f"python-markdown {markdown.__version__} {' '.join(EXTENSIONS)}"
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
 _local = threading.local()
 

@@ -37,7 +37,7 @@ def init_site(target: Path) -> list[Path]:
     shutil.copyfile(starter / CONFIG_FILE, target / CONFIG_FILE)
     shutil.copytree(starter / "content", target / "content")
     if not (target / ".gitignore").exists():
-        (target / ".gitignore").write_text("_site/\n_site.*/\n", encoding="utf-8")
+        (target / ".gitignore").write_text("_site/\n_site.*/\n.storysite-cache/\n", encoding="utf-8")
     return [target / CONFIG_FILE, target / "content"]
 
 

@@ -1,12 +1,14 @@
-"""The only module that touches the output folder: build in a staging folder, then swap it in."""
+"""The only module that touches the output folder: stage what changed, then commit it with renames."""
 
 from __future__ import annotations
 
+import filecmp
 import logging
 import os
 import shutil
 from collections.abc import Iterable
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 
 from .errors import ContentError, Problem, StorysiteError, shown_path
 from .model import Asset
@@ -55,26 +57,54 @@ def plan_outputs(theme_files: list[Output], claimed: list[Output]) -> dict[str, 
     return dict(sorted(plan.items()))
 
 
-def write_site(plan: dict[str, Output], out_dir: Path) -> None:
-    """Write every output into a staging folder beside `out_dir`, then swap it in whole."""
+@dataclass(frozen=True)
+class WriteReport:
+    """What a write changed in the output folder."""
+
+    written: tuple[str, ...]
+    """Files that are new or whose bytes changed."""
+    removed: tuple[str, ...]
+    """Files and folders of the previous build that the new one no longer has."""
+    unchanged: int
+
+
+def write_site(plan: dict[str, Output], out_dir: Path) -> WriteReport:
+    """Make `out_dir` hold exactly the planned files, rewriting only those whose bytes changed.
+
+    Changed files are first written into a staging folder beside `out_dir`; only when all of them
+    are there does a short commit of renames and removals touch `out_dir`. A build that fails or is
+    killed before the commit leaves the previous site as it was; one killed during the commit
+    leaves a mix that the next build corrects. A new or empty output folder is swapped in whole.
+    """
     _refuse_foreign_folder(out_dir)
     staging = out_dir.with_name(out_dir.name + ".staging")
     retired = out_dir.with_name(out_dir.name + ".old")
     for leftover in (staging, retired):
         _remove(leftover)
-    staging.mkdir(parents=True)
-    try:
-        for path, output in plan.items():
-            target = staging / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if output.data is not None:
-                target.write_bytes(output.data)
-            else:
-                assert output.source is not None
-                shutil.copyfile(output.source, target)
-    except BaseException:
-        _remove(staging)
-        raise
+    existing = _scan(out_dir)
+    if not existing.files and not existing.folders and not existing.others:
+        return _write_whole(plan, out_dir, staging, retired)
+    changed = [path for path, output in plan.items() if not _same(output, out_dir / path, existing.files.get(path))]
+    wanted_dirs = {parent.as_posix() for path in plan for parent in PurePosixPath(path).parents}
+    stale = [p for p in existing.files if p not in plan] + [p for p in existing.folders if p not in wanted_dirs] + existing.others
+    if changed:
+        _stage_all(plan, changed, staging)
+    # The commit: removals and renames only.
+    for path in sorted(stale, key=lambda p: p.count("/")):
+        _remove(out_dir / path)
+    for path in changed:
+        target = out_dir / path
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / path, target)
+    _remove(staging)
+    log.debug("wrote %d files to %s, removed %d, kept %d", len(changed), out_dir, len(stale), len(plan) - len(changed))
+    return WriteReport(tuple(changed), tuple(sorted(stale)), len(plan) - len(changed))
+
+
+def _write_whole(plan: dict[str, Output], out_dir: Path, staging: Path, retired: Path) -> WriteReport:
+    _stage_all(plan, list(plan), staging)
     if out_dir.is_symlink() or out_dir.is_file():
         out_dir.unlink()
     if out_dir.exists():
@@ -82,6 +112,66 @@ def write_site(plan: dict[str, Output], out_dir: Path) -> None:
     os.replace(staging, out_dir)
     _remove(retired)
     log.debug("wrote %d files to %s", len(plan), out_dir)
+    return WriteReport(tuple(plan), (), 0)
+
+
+def _stage_all(plan: dict[str, Output], paths: list[str], staging: Path) -> None:
+    staging.mkdir(parents=True)
+    try:
+        for path in paths:
+            _stage(plan[path], staging / path)
+    except BaseException:
+        _remove(staging)
+        raise
+
+
+def _stage(output: Output, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if output.data is not None:
+        target.write_bytes(output.data)
+    else:
+        assert output.source is not None
+        shutil.copyfile(output.source, target)
+
+
+@dataclass(frozen=True)
+class _Existing:
+    files: dict[str, os.stat_result]
+    """Regular files by path inside the output folder."""
+    folders: list[str]
+    others: list[str]
+    """Anything neither a file nor a folder (symlinks above all): never part of a built site."""
+
+
+def _scan(out_dir: Path) -> _Existing:
+    """What a previous build left in the output folder, without following any symlink."""
+    found = _Existing({}, [], [])
+    if out_dir.is_symlink() or not out_dir.is_dir():
+        return found
+    folders = [(out_dir, "")]
+    while folders:
+        folder, prefix = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    found.folders.append(rel)
+                    folders.append((Path(entry.path), rel + "/"))
+                elif entry.is_file(follow_symlinks=False):
+                    found.files[rel] = entry.stat(follow_symlinks=False)
+                else:
+                    found.others.append(rel)
+    return found
+
+
+def _same(output: Output, target: Path, status: os.stat_result | None) -> bool:
+    """True when the file already holds the output's bytes (and is no hard link to another file)."""
+    if status is None or status.st_nlink != 1:
+        return False
+    if output.data is not None:
+        return status.st_size == len(output.data) and target.read_bytes() == output.data
+    assert output.source is not None
+    return status.st_size == output.source.stat().st_size and filecmp.cmp(output.source, target, shallow=False)
 
 
 def _refuse_foreign_folder(out_dir: Path) -> None:

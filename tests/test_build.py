@@ -9,7 +9,9 @@ from pathlib import Path
 import lxml.html
 import pytest
 
+from storysite import writer
 from storysite.errors import ContentError
+from storysite.render import Output
 
 from .conftest import build, story
 
@@ -275,10 +277,17 @@ def test_an_interrupted_write_leaves_the_previous_site(five_stories: Path, monke
     before = {p: p.read_bytes() for p in config.output_dir.rglob("*") if p.is_file()}
     (five_stories / "content/stories/s1.md").write_text(story(title="Changed"), encoding="utf-8")
 
-    def interrupted(*args: object) -> None:
-        raise KeyboardInterrupt
+    staged: list[object] = []
+    real_stage = writer._stage
 
-    monkeypatch.setattr("storysite.writer.shutil.copyfile", interrupted)
+    def interrupted(output: Output, target: Path) -> None:
+        # Interrupt a Ctrl-C while the changed files are being written: one is staged, the next is not.
+        if staged:
+            raise KeyboardInterrupt
+        staged.append(output)
+        real_stage(output, target)
+
+    monkeypatch.setattr(writer, "_stage", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build(five_stories)
     assert {p: p.read_bytes() for p in config.output_dir.rglob("*") if p.is_file()} == before

@@ -1,0 +1,231 @@
+"""The on-disk build cache: expensive results (Markdown, text analysis) keyed by a hash of their input.
+
+One SQLite file holds (namespace, key) -> JSON value. Each namespace carries a scope, a string that
+names everything its values depend on besides the key (the storysite version, the config, the
+theme's files); opening a namespace with another scope forgets its old values. Every value is
+stored with its own checksum, and a file SQLite cannot read is deleted and started afresh: a
+corrupt or half-written cache is rebuilt, never trusted. Values are JSON, never pickles, so a
+cache file that came from elsewhere cannot run code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from . import __version__
+
+log = logging.getLogger(__name__)
+
+CACHE_DIR = ".storysite-cache"
+CACHE_FILE = "cache.sqlite"
+# Bump when the table layout changes: an older file is then rebuilt.
+FORMAT = "storysite-cache-1"
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS info (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS scopes (namespace TEXT PRIMARY KEY, scope TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+    namespace TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, checksum BLOB NOT NULL,
+    PRIMARY KEY (namespace, key)
+) WITHOUT ROWID;
+"""
+
+
+def content_key(*parts: str | bytes) -> str:
+    """A short, stable hash of some content: the key a cached result is stored under."""
+    digest = hashlib.blake2b(digest_size=20)
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def files_key(paths: Iterable[Path]) -> str:
+    """A hash of files' names and bytes (a theme's templates, say): any edit gives another key."""
+    parts: list[str | bytes] = []
+    for path in sorted(paths):
+        parts += [str(path), path.read_bytes()]
+    return content_key(*parts)
+
+
+def _checksum(value: bytes) -> bytes:
+    return hashlib.blake2b(value, digest_size=16).digest()
+
+
+class BuildCache:
+    """A (namespace, key) -> JSON value store in one SQLite file; safe to share between threads."""
+
+    def __init__(self, path: Path | None) -> None:
+        """Open (or create) the cache file at `path`; None gives a cache that remembers nothing."""
+        self.path = path
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._scopes: dict[str, str] = {}
+        self._used: dict[str, set[str]] = {}
+        self.hits = self.misses = 0
+        if path is not None:
+            self._db = self._open_or_rebuild(path)
+
+    def _open_or_rebuild(self, path: Path) -> sqlite3.Connection | None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return self._open(path)
+        except sqlite3.DatabaseError as exc:
+            log.info("the build cache %s is unreadable (%s); starting a new one", path, exc)
+        except OSError as exc:
+            log.warning("cannot use the build cache %s (%s); building without it", path, exc)
+            return None
+        try:
+            for leftover in (path, path.with_name(path.name + "-journal"), path.with_name(path.name + "-wal")):
+                leftover.unlink(missing_ok=True)
+            return self._open(path)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            log.warning("cannot use the build cache %s (%s); building without it", path, exc)
+            return None
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=DELETE")
+            db.executescript(_SCHEMA)
+            row = db.execute("SELECT value FROM info WHERE name = 'format'").fetchone()
+            if row is None or row[0] != FORMAT:
+                db.executescript("DELETE FROM entries; DELETE FROM scopes;")
+                db.execute("INSERT OR REPLACE INTO info VALUES ('format', ?)", (FORMAT,))
+            if db.execute("PRAGMA quick_check(1)").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("the file failed SQLite's integrity check")
+            db.execute("BEGIN")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    @property
+    def enabled(self) -> bool:
+        """False when the cache is off or could not be opened."""
+        return self._db is not None
+
+    def namespace(self, name: str, scope: str) -> None:
+        """Declare what a namespace's values depend on; a changed scope forgets its values."""
+        self._scopes[name] = scope
+        self._run(self._set_scope, name, scope)
+
+    def _set_scope(self, db: sqlite3.Connection, name: str, scope: str) -> None:
+        row = db.execute("SELECT scope FROM scopes WHERE namespace = ?", (name,)).fetchone()
+        if row is None or row[0] != scope:
+            db.execute("DELETE FROM entries WHERE namespace = ?", (name,))
+            db.execute("INSERT OR REPLACE INTO scopes VALUES (?, ?)", (name, scope))
+
+    def get(self, namespace: str, key: str) -> Any | None:
+        """The value stored under (namespace, key), or None; a damaged value counts as missing."""
+        assert namespace in self._scopes, f"declare the namespace {namespace!r} first"
+        self._used.setdefault(namespace, set()).add(key)
+        row = self._run(
+            lambda db: db.execute("SELECT value, checksum FROM entries WHERE namespace = ? AND key = ?", (namespace, key)).fetchone()
+        )
+        if row is None:
+            self.misses += 1
+            return None
+        value, checksum = bytes(row[0]), bytes(row[1])
+        try:
+            if _checksum(value) != checksum:
+                raise ValueError("checksum mismatch")
+            result = json.loads(value)
+        except ValueError:
+            log.info("a damaged build cache entry was dropped (%s)", namespace)
+            self._run(lambda db: db.execute("DELETE FROM entries WHERE namespace = ? AND key = ?", (namespace, key)))
+            self.misses += 1
+            return None
+        self.hits += 1
+        return result
+
+    def put(self, namespace: str, key: str, value: Any) -> None:
+        """Store a JSON-able value under (namespace, key)."""
+        assert namespace in self._scopes, f"declare the namespace {namespace!r} first"
+        self._used.setdefault(namespace, set()).add(key)
+        data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        self._run(lambda db: db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)", (namespace, key, data, _checksum(data))))
+
+    def memo(self, namespace: str, compute: Callable[[str], T], encode: Callable[[T], Any], decode: Callable[[Any], T]) -> Callable[[str], T]:
+        """`compute(text)`, remembered by the hash of `text` in `namespace`."""
+
+        def cached(text: str) -> T:
+            if self._db is None:
+                return compute(text)
+            key = content_key(text)
+            stored = self.get(namespace, key)
+            if stored is not None:
+                try:
+                    return decode(stored)
+                except (TypeError, ValueError, KeyError):
+                    pass  # a value of an unexpected shape: compute it again
+            result = compute(text)
+            self.put(namespace, key, encode(result))
+            return result
+
+        return cached
+
+    def forget_unused(self) -> None:
+        """Drop the values of each declared namespace that this session neither read nor wrote."""
+        for name in self._scopes:
+            used = self._used.get(name, set())
+            self._run(self._forget, name, used)
+
+    @staticmethod
+    def _forget(db: sqlite3.Connection, name: str, used: set[str]) -> None:
+        stored = {row[0] for row in db.execute("SELECT key FROM entries WHERE namespace = ?", (name,))}
+        db.executemany("DELETE FROM entries WHERE namespace = ? AND key = ?", [(name, key) for key in stored - used])
+
+    def commit(self) -> None:
+        """Make what was stored so far durable."""
+        self._run(lambda db: (db.execute("COMMIT"), db.execute("BEGIN")))
+
+    def close(self) -> None:
+        """Commit and close the file."""
+        if self._db is not None:
+            self.commit()
+            with self._lock:
+                self._db.close()
+                self._db = None
+
+    def __enter__(self) -> BuildCache:  # noqa: PYI034 (Python 3.10 has no typing.Self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(self, action: Callable[..., Any], *args: Any) -> Any:
+        """Run a database step; a database that breaks under us is dropped and the build goes on."""
+        if self._db is None:
+            return None
+        with self._lock:
+            try:
+                return action(self._db, *args)
+            except sqlite3.DatabaseError as exc:
+                log.warning("the build cache failed (%s); going on without it", exc)
+                self._db.close()
+                self._db = None
+                if self.path is not None:
+                    self.path.unlink(missing_ok=True)
+                return None
+
+
+def open_cache(site_root: Path, enabled: bool = True) -> BuildCache:
+    """The site's build cache, .storysite-cache/cache.sqlite beside storysite.yaml (or a disabled one)."""
+    return BuildCache(site_root / CACHE_DIR / CACHE_FILE if enabled else None)
+
+
+def version_scope(*more: str) -> str:
+    """A scope string naming this storysite version and whatever else a namespace depends on."""
+    return content_key(__version__, *more)

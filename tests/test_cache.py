@@ -1,0 +1,204 @@
+"""Rebuilds: the build cache gives the same site as a cold build, and unchanged files are left alone."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from storysite.build import build_site
+from storysite.cache import CACHE_DIR, CACHE_FILE, BuildCache, open_cache
+from storysite.cli import main
+from storysite.config import load_config
+
+from .conftest import story
+
+SITE = {
+    "storysite.yaml": "title: Cache site\nbase_url: https://example.org/blog/\npaginate: 2\n",
+    "content/stories/one.md": story(title="One", date="2025-01-01", body="First *story*, with [a link](two.md).\n"),
+    "content/stories/two.md": story(title="Two", date="2025-01-02", body="Second story.\n\nMore words here.\n"),
+    "content/stories/three.md": story(title="Three", date="2025-01-03", audience="marketers", body="Third one.\n"),
+    "content/pages/about.md": "---\ntitle: About\n---\nWho we are.\n",
+    "content/static/logo.svg": '<svg xmlns="http://www.w3.org/2000/svg"/>',
+}
+
+
+@pytest.fixture(autouse=True)
+def fixed_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1750000000")
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def cli_build(root: Path, *args: str) -> str:
+    result = CliRunner().invoke(main, ["build", "-s", str(root), *args])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    return result.output
+
+
+def cold_build(root: Path, out: Path) -> dict[str, bytes]:
+    cli_build(root, "--no-cache", "--out", str(out))
+    return snapshot(out)
+
+
+def cached_build(root: Path) -> tuple[dict[str, bytes], BuildCache]:
+    config = load_config(root)
+    with open_cache(root) as cache:
+        build_site(config, cache=cache)
+    return snapshot(config.output_dir), cache
+
+
+def test_a_cached_build_is_byte_identical_to_a_cold_one(scratch_site, tmp_path: Path) -> None:
+    root = scratch_site(SITE)
+    first, cache = cached_build(root)
+    assert cache.misses >= 4 and cache.hits == 0
+    second, cache = cached_build(root)
+    assert cache.hits >= 4 and cache.misses == 0, "the second build takes every body from the cache"
+    assert first == second == cold_build(root, tmp_path / "cold")
+
+
+def test_build_no_cache_leaves_no_cache_behind(scratch_site) -> None:
+    root = scratch_site(SITE)
+    cli_build(root, "--no-cache")
+    assert not (root / CACHE_DIR).exists()
+    cli_build(root)
+    assert (root / CACHE_DIR / CACHE_FILE).is_file()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["garbage", "half", "empty", "flipped value"],
+)
+def test_a_damaged_cache_is_rebuilt_never_trusted(scratch_site, tmp_path: Path, damage: str) -> None:
+    root = scratch_site(SITE)
+    cli_build(root)
+    path = root / CACHE_DIR / CACHE_FILE
+    data = path.read_bytes()
+    if damage == "garbage":
+        path.write_bytes(b"not a database at all " * 200)
+    elif damage == "half":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    else:
+        # A valid file whose stored HTML is wrong: the checksum must catch it.
+        with sqlite3.connect(path) as db:
+            db.execute("UPDATE entries SET value = CAST('[\"<p>stale</p>\",\"stale\",1]' AS BLOB)")
+        db.close()
+    cli_build(root)
+    assert snapshot(root / "_site") == cold_build(root, tmp_path / "cold")
+    _, cache = cached_build(root)
+    assert cache.hits >= 4 and cache.misses == 0, "the rebuilt cache works again"
+
+
+def test_an_edit_and_a_config_change_are_never_served_stale(scratch_site, tmp_path: Path) -> None:
+    root = scratch_site(SITE)
+    cached_build(root)
+    (root / "content/stories/two.md").write_text(story(title="Two", date="2025-01-02", body="Rewritten.\n"), encoding="utf-8")
+    (root / "storysite.yaml").write_text(SITE["storysite.yaml"].replace("Cache site", "Renamed site"), encoding="utf-8")
+    built, _ = cached_build(root)
+    assert built == cold_build(root, tmp_path / "cold")
+    assert "Rewritten." in built["stories/two/index.html"].decode()
+    assert "Renamed site" in built["index.html"].decode()
+
+
+def test_values_of_removed_bodies_are_forgotten(scratch_site) -> None:
+    root = scratch_site(SITE)
+    cached_build(root)
+    (root / "content/stories/two.md").write_text(story(title="Two", date="2025-01-02", body="Rewritten.\n"), encoding="utf-8")
+    (root / "content/stories/three.md").unlink()
+    cached_build(root)
+    with sqlite3.connect(root / CACHE_DIR / CACHE_FILE) as db:
+        (count,) = db.execute("SELECT count(*) FROM entries WHERE namespace = 'markdown'").fetchone()
+    db.close()
+    assert count == 3, "one, the new two, about"
+
+
+def test_a_changed_scope_or_version_forgets_a_namespace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c.sqlite"
+    with BuildCache(path) as cache:
+        cache.namespace("vectors", "config A")
+        cache.put("vectors", "k", {"word": 0.5})
+    with BuildCache(path) as cache:
+        cache.namespace("vectors", "config A")
+        assert cache.get("vectors", "k") == {"word": 0.5}
+    with BuildCache(path) as cache:
+        cache.namespace("vectors", "config B")
+        assert cache.get("vectors", "k") is None
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "content/stories").mkdir(parents=True)
+    (root / "content/stories/a.md").write_text(story(), encoding="utf-8")
+    cached_build(root)
+    monkeypatch.setattr("storysite.cache.__version__", "999.0")
+    _, cache = cached_build(root)
+    assert cache.hits == 0 and cache.misses == 1, "another storysite version converts Markdown afresh"
+
+
+def test_an_unwritable_cache_only_costs_speed(scratch_site, tmp_path: Path) -> None:
+    root = scratch_site(SITE)
+    (root / CACHE_DIR).write_text("a file where the cache folder should be", encoding="utf-8")
+    cli_build(root)
+    assert snapshot(root / "_site") == cold_build(root, tmp_path / "cold")
+
+
+# --- the writer: unchanged output files are not rewritten ---
+
+
+def identities(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_rebuild_rewrites_only_changed_files(scratch_site, tmp_path: Path) -> None:
+    root = scratch_site(SITE)
+    cli_build(root)
+    before = identities(root / "_site")
+    (root / "content/stories/one.md").write_text(story(title="One", date="2025-01-01", body="New words.\n"), encoding="utf-8")
+    config = load_config(root)
+    result = build_site(config)
+    after = identities(root / "_site")
+    assert "stories/one/index.html" in result.written
+    assert after["stories/one/index.html"] != before["stories/one/index.html"]
+    untouched = ["stories/two/index.html", "css/storysite.css", "logo.svg", "about/index.html", ".nojekyll"]
+    for path in untouched:
+        assert path not in result.written
+        assert after[path] == before[path], f"{path} was rewritten"
+    assert snapshot(root / "_site") == cold_build(root, tmp_path / "cold")
+
+
+def test_a_rebuild_removes_what_is_gone_and_repairs_links(scratch_site, tmp_path: Path) -> None:
+    root = scratch_site(SITE)
+    cli_build(root)
+    out = root / "_site"
+    (root / "content/stories/three.md").unlink()
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not part of the site", encoding="utf-8")
+    (out / "stories/two/index.html").unlink()
+    (out / "stories/two/index.html").symlink_to(outside)
+    os.link(out / "logo.svg", tmp_path / "hard-link-to-logo.svg")
+    (out / "stray-folder/deeper").mkdir(parents=True)
+    cli_build(root)
+    assert not (out / "stories/three").exists()
+    assert not (out / "stray-folder").exists()
+    assert not [p for p in out.rglob("*") if p.is_symlink()]
+    assert all(os.stat(p).st_nlink == 1 for p in out.rglob("*") if p.is_file())
+    assert outside.read_text(encoding="utf-8") == "not part of the site"
+    assert snapshot(out) == cold_build(root, tmp_path / "cold")
+
+
+def test_a_file_may_become_a_folder_and_back(scratch_site, tmp_path: Path) -> None:
+    root = scratch_site(SITE)
+    cli_build(root)
+    (root / "content/static/notes").write_text("a file", encoding="utf-8")
+    cli_build(root)
+    (root / "content/static/notes").unlink()
+    (root / "content/static/notes").mkdir()
+    (root / "content/static/notes/inside.txt").write_text("now a folder", encoding="utf-8")
+    cli_build(root)
+    assert snapshot(root / "_site") == cold_build(root, tmp_path / "cold")

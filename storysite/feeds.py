@@ -81,9 +81,8 @@ def render_feeds(site: Site, feeds: FeedsConfig, t: Callable[..., str]) -> list[
     if feeds.formats and not urls.origin:
         log.info("no feeds: they need absolute URLs, so set base_url to the site's full address, e.g. https://example.org/")
         return []
-    entries = {s.slug: feed_entry(s, urls, feeds) for s in site.stories if in_feeds(s, site.built_at)}
     outputs = []
-    for channel, scope in _channels(site, feeds, entries, urls, t):
+    for channel, scope in _channels(site, feeds, urls, t):
         for link in channel.links:
             data = FORMATS[link.format](channel, urls.absolute(link.path))
             outputs.append(Output(link.path, data, None, f"{link.label} feed of {scope}"))
@@ -130,15 +129,18 @@ def feed_entry(story: Story, urls: SiteUrls, feeds: FeedsConfig) -> Entry:
     )
 
 
-def _channels(
-    site: Site, feeds: FeedsConfig, entries: dict[str, Entry], urls: SiteUrls, t: Callable[..., str]
-) -> list[tuple[Channel, str]]:
+def _channels(site: Site, feeds: FeedsConfig, urls: SiteUrls, t: Callable[..., str]) -> list[tuple[Channel, str]]:
     """The site's channel, then one per term that has feeds."""
     info = site.info
-    newest = max((e.updated for e in entries.values()), default=site.built_at)
+    published = [s for s in site.stories if in_feeds(s, site.built_at)]
+    # An empty feed is as new as the newest story of the site, never as new as the build.
+    newest = max((s.updated or s.date for s in published), default=site.built_at)
+    # A story is an entry of several feeds; make each entry once, and only those a feed shows.
+    entries: dict[str, Entry] = {}
 
     def channel(title: str, description: str, page_path: str, links: tuple[FeedLink, ...], stories: Sequence[Story]) -> Channel:
-        chosen = [entries[s.slug] for s in stories if s.slug in entries][: feeds.limit or None]
+        shown = [s for s in stories if in_feeds(s, site.built_at)][: feeds.limit or None]
+        chosen = [entries.get(s.slug) or entries.setdefault(s.slug, feed_entry(s, urls, feeds)) for s in shown]
         return Channel(
             title=_xml_text(title),
             description=_xml_text(description or title),
@@ -151,7 +153,7 @@ def _channels(
         )
 
     site_description = info.description or _string(t, "feed_description_site", info.title, site=info.title)
-    found = [(channel(info.title, site_description, "", info.feeds, site.stories), "the site")]
+    found = [(channel(info.title, site_description, "", info.feeds, published), "the site")]
     for kind in ("niche", "audience", "tag"):
         for term in site.term(kind):
             if term.feeds:

@@ -13,8 +13,10 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, urlsplit
 
+from feedgen.ext.base import BaseEntryExtension  # type: ignore[import-untyped]
 from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
 
 from . import __version__
@@ -29,6 +31,7 @@ from .urls import SiteUrls, terms_path
 log = logging.getLogger(__name__)
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,7 @@ def feed_entry(story: Story, urls: SiteUrls, feeds: FeedsConfig) -> Entry:
         published=story.date,
         updated=story.updated or story.date,
         author=story.author,
-        language=story.lang,
+        language=story.lang.replace("_", "-"),
         categories=tuple(categories),
         summary=story.summary,
         content=content,
@@ -179,6 +182,17 @@ def _xml_text(text: str) -> str:
     return CONTROL_CHARACTERS.sub("", text)
 
 
+class _EntryLanguage(BaseEntryExtension):  # type: ignore[misc]
+    """xml:lang on an Atom entry written in another language than its feed (RSS 2.0 has no such thing)."""
+
+    language = ""
+
+    def extend_atom(self, entry: Any) -> Any:
+        if self.language:
+            entry.set(XML_LANG, self.language)
+        return entry
+
+
 def _generator(channel: Channel, self_url: str, media_type: str) -> FeedGenerator:
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
@@ -194,6 +208,9 @@ def _generator(channel: Channel, self_url: str, media_type: str) -> FeedGenerato
     fg.generator("storysite", version=__version__)
     for entry in channel.entries:
         fe = fg.add_entry(order="append")
+        if entry.language != channel.language:
+            fe.register_extension("lang", _EntryLanguage, atom=True, rss=False)
+            fe.lang.language = entry.language
         fe.id(entry.id)
         fe.title(entry.title)
         fe.link(href=entry.url, rel="alternate", type="text/html")

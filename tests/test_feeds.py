@@ -461,3 +461,18 @@ def test_demo_site_feeds_parse_and_list_its_published_stories(demo_build: Path) 
     for audience in site_config()["audiences"]:
         entries = items(demo_build / "audiences" / audience / "atom.xml")
         assert len(entries) == len([s for s in published() if audience in s.meta["audience"]])
+
+
+def test_demo_stories_in_another_language_say_so_in_atom_and_json(demo_build: Path) -> None:
+    from .test_demo_site import BASE_URL as DEMO_URL
+    from .test_demo_site import published
+
+    languages = {f"{DEMO_URL}stories/{s.slug}/": s.lang for s in published()}
+    assert len(set(languages.values())) > 1
+    atom = lxml.etree.parse(demo_build / "atom.xml").getroot()
+    assert atom.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
+    for entry in atom.findall("atom:entry", NS):
+        link = entry.find("atom:link", NS).get("href")
+        assert entry.get("{http://www.w3.org/XML/1998/namespace}lang", "en") == languages[link]
+    for item in json.loads((demo_build / "feed.json").read_text("utf-8"))["items"]:
+        assert item["language"] == languages[item["url"]]

@@ -135,6 +135,7 @@ def feed_entry(story: Story, urls: SiteUrls, feeds: FeedsConfig) -> Entry:
 def _channels(site: Site, feeds: FeedsConfig, urls: SiteUrls, t: Callable[..., str]) -> list[tuple[Channel, str]]:
     """The site's channel, then one per term that has feeds."""
     info = site.info
+    site_title = info.title or urlsplit(info.base_url).hostname or "storysite"  # a feed needs a title
     published = [s for s in site.stories if in_feeds(s, site.built_at)]
     # An empty feed is as new as the newest story of the site, never as new as the build.
     newest = max((s.updated or s.date for s in published), default=site.built_at)
@@ -148,19 +149,19 @@ def _channels(site: Site, feeds: FeedsConfig, urls: SiteUrls, t: Callable[..., s
             title=_xml_text(title),
             description=_xml_text(description or title),
             language=info.language.replace("_", "-"),
-            author=_xml_text(info.author or info.title),
+            author=_xml_text(info.author or site_title),
             page_url=urls.absolute(page_path),
             links=links,
             entries=tuple(chosen),
             updated=max((e.updated for e in chosen), default=newest),
         )
 
-    site_description = info.description or _string(t, "feed_description_site", info.title, site=info.title)
-    found = [(channel(info.title, site_description, "", info.feeds, published), "the site")]
+    site_description = info.description or _string(t, "feed_description_site", site_title, site=site_title)
+    found = [(channel(site_title, site_description, "", info.feeds, published), "the site")]
     for kind in ("niche", "audience", "tag"):
         for term in site.term(kind):
             if term.feeds:
-                found.append((channel(*_term_text(term, info.title, t), term.path, term.feeds, term.stories), f"{kind} '{term.slug}'"))
+                found.append((channel(*_term_text(term, site_title, t), term.path, term.feeds, term.stories), f"{kind} '{term.slug}'"))
     return found
 
 
@@ -221,7 +222,8 @@ def _generator(channel: Channel, self_url: str, media_type: str) -> FeedGenerato
             fe.dc.dc_creator(entry.author)
         fe.category([{"term": c.term, "label": c.label, "scheme": c.scheme} for c in entry.categories])
         # Both RSS description and Atom summary are read as HTML, so the plain text is escaped once.
-        fe.summary(html.escape(entry.summary, quote=False), type="html")
+        if entry.summary:
+            fe.summary(html.escape(entry.summary, quote=False), type="html")
         if entry.content is not None:
             fe.content(entry.content, type="html")
     return fg
@@ -248,7 +250,8 @@ def json_feed(channel: Channel, self_url: str) -> bytes:
             item["content_html"] = entry.content
         else:
             item["content_text"] = entry.summary
-        item["summary"] = entry.summary
+        if entry.summary:
+            item["summary"] = entry.summary
         if entry.image:
             item["image"] = entry.image
         item["date_published"] = entry.published.isoformat()

@@ -6,10 +6,12 @@ script and control characters that XML cannot carry, in titles, summaries and bo
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email.utils
 import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -21,9 +23,10 @@ import pytest
 from click.testing import CliRunner
 
 from storysite.cli import main
+from storysite.config import FeedsConfig
 from storysite.errors import ContentError
 
-from .conftest import build, story
+from .conftest import REPO, build, story
 
 BASE_URL = "https://example.org/blog/"
 NS = {
@@ -232,6 +235,15 @@ def test_entry_ids_stay_the_same_across_rebuilds_themes_and_a_new_base_path(scra
         assert links[0] == "https://example.org/elsewhere/stories/hostile/"
 
 
+def test_id_host_keeps_entry_ids_when_the_site_moves_to_another_domain(scratch_site) -> None:
+    site = site_files(scratch_site, CONFIG.replace(BASE_URL, "https://stories.example.com/") + "feeds: {id_host: example.org}\n")
+    config, _ = build(site)
+    for name in FORMATS.values():
+        newest = items(config.output_dir / name)[0]
+        assert newest.id == "tag:example.org,2025-03-14:hostile"
+        assert newest.link == "https://stories.example.com/stories/hostile/"
+
+
 def test_rss_guid_is_not_a_permalink_and_atom_ids_are_the_same(built: Built) -> None:
     rss = lxml.etree.parse(built.out / "feed.xml")
     atom = lxml.etree.parse(built.out / "atom.xml")
@@ -385,6 +397,22 @@ def test_summary_feeds_limit_custom_paths_and_tag_feeds(scratch_site) -> None:
     assert head.xpath("//head/link[@rel='alternate']/@href") == ["/blog/rss.xml", "/blog/atom.xml"]
 
 
+def test_a_site_without_title_or_description_and_a_story_without_words_still_get_valid_feeds(scratch_site) -> None:
+    site = scratch_site({
+        "storysite.yaml": f'title: ""\nbase_url: {BASE_URL}\n',
+        "content/stories/picture/index.md": story(title="Only a picture", body="![](p.png)\n"),
+        "content/stories/picture/p.png": b"\x89PNG fake",
+    })
+    config, _ = build(site)
+    for name in ("feed.xml", "atom.xml"):
+        feed = parsed(config.output_dir / name)
+        assert feed.feed.title == "example.org"
+        assert feed.feed.subtitle == "The latest stories from example.org"
+        assert [e.title for e in feed.entries] == ["Only a picture"]
+    item = json.loads((config.output_dir / "feed.json").read_text("utf-8"))["items"][0]
+    assert item["title"] == "Only a picture" and "summary" not in item
+
+
 def test_feeds_false_writes_no_feed_and_links_none(scratch_site) -> None:
     config, _ = build(site_files(scratch_site, CONFIG + "feeds: false\n"))
     assert feed_files(config.output_dir) == []
@@ -405,6 +433,14 @@ def test_feed_settings_are_checked_all_at_once(scratch_site) -> None:
         "'feeds.paths.atom' must be a file name such as atom.xml",
     ]
     assert {p.line for p in caught.value.problems} == {CONFIG.count("\n") + 1}
+
+
+def test_every_feeds_setting_is_documented_in_the_readme() -> None:
+    readme = (REPO / "README.md").read_text("utf-8")
+    section = readme.split("### Feeds\n", 1)[1].split("\n#", 1)[0]
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    documented = {name for cell in rows for name in re.findall(r"`(\w+)`", cell)}
+    assert documented == {f.name for f in dataclasses.fields(FeedsConfig)}
 
 
 def test_without_a_host_in_base_url_there_are_no_feeds_and_the_build_says_why(

@@ -13,7 +13,7 @@ from .config import Config
 from .dates import build_time
 from .errors import Problem
 from .feeds import render_feeds
-from .parse import cached_markdown, parse_sources
+from .parse import parse_sources
 from .relate import relate_stories
 from .render import cname_outputs, planned_pages, render_site
 from .sources import discover
@@ -53,7 +53,7 @@ def build_site(config: Config, stages: Stages | None = None, cache: BuildCache |
         sources = discover(config.content_dir)
         advance(len(sources.stories) + len(sources.pages) + len(sources.static))
     with stages.stage("parse", len(sources.stories) + len(sources.pages)) as advance:
-        stories, pages = parse_sources(sources, config, advance, cached_markdown(cache))
+        stories, pages = parse_sources(sources, config, advance, cache)
     with stages.stage("assemble", len(stories) + len(pages)):
         site, warnings = assemble_site(config, sources, stories, pages, build_time())
     for warning in warnings:

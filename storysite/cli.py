@@ -77,9 +77,11 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but warnings and errors.")
 @click.option("--timings", is_flag=True, help="Print a table of the time each build stage took (on stderr).")
 @click.option("--no-cache", is_flag=True, help="Neither use nor update the build cache (.storysite-cache/).")
+@click.option("-j", "--jobs", type=click.IntRange(min=0),
+              help="Processes for parsing a large site (default: one per core; 1: parse in this process).")
 @DEBUG_OPTION
 def build(site_dir: Path, base_url: str | None, out: Path | None, drafts: bool | None, future: bool | None,
-          quiet: bool, timings: bool, no_cache: bool, debug: bool) -> None:
+          quiet: bool, timings: bool, no_cache: bool, jobs: int | None, debug: bool) -> None:
     """Build the site into _site/ (or --out)."""
 
     def action() -> None:
@@ -91,7 +93,8 @@ def build(site_dir: Path, base_url: str | None, out: Path | None, drafts: bool |
         stages = Stages(None if quiet else _progress_line())
         with stages.stage("config"):
             config = load_config(
-                site_dir, base_url=base_url, output_dir=out.resolve() if out else None, drafts=drafts, future=future
+                site_dir, base_url=base_url, output_dir=out.resolve() if out else None, drafts=drafts, future=future,
+                jobs=jobs,
             )
         with open_cache(config.root, enabled=not no_cache) as cache:
             result = build_site(config, stages, cache)

@@ -101,6 +101,8 @@ class Config:
     """The custom domain GitHub Pages serves the site on (e.g. blog.example.org): written to CNAME."""
     feeds: FeedsConfig = FeedsConfig()
     """RSS, Atom and JSON feeds of the site, its niches, audiences and (if asked) tags."""
+    jobs: int = 0
+    """Worker processes for parsing a large site: 0 for one per core, 1 to parse in one process."""
 
     @property
     def config_file(self) -> Path:
@@ -249,6 +251,12 @@ class _Checker:
         return value if isinstance(value, Path) else Path(text) if text else None
 
     _check_output_dir = _check_content_dir
+
+    def _check_jobs(self, key: str, value: Any) -> int | None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.fail(key, f"'{key}' must be a whole number: 0 for one per core, 1 for none")
+            return None
+        return value
 
     def _check_permalinks(self, key: str, value: Any) -> str | None:
         if not isinstance(value, dict) or set(value) - {"story"}:

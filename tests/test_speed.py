@@ -1,16 +1,18 @@
-"""Build speed features as a user meets them: --timings, progress on a terminal."""
+"""Build speed features as a user meets them: --timings, progress on a terminal, parallel parsing."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from storysite import cli
+from storysite import cli, parallel
 from storysite.cli import main
+from storysite.errors import ContentError
 
-from .conftest import story
+from .conftest import REPO, build, story
 
 PIPELINE = ["config", "theme", "discover", "parse", "assemble", "relate", "render", "feeds", "write"]
 
@@ -69,3 +71,97 @@ def test_progress_line_shows_stage_and_count_then_clears(monkeypatch: pytest.Mon
     assert shown.split("\r")[-1].endswith("parse     [##########----------] 5/10")
     line.finish()
     assert capsys.readouterr().err == "\r\x1b[2K"
+
+
+BODY = """\
+Intro with *emphasis*, **strong**, `code`, "quotes" -- and a link to [the next one]({next}.md).
+
+## A heading {n}
+
+- a list item
+- another, with [an outside link](https://example.org/?a=1&b=2)
+
+> A quote in Bahasa: "Kami belajar dari pasar."
+
+Text with a footnote.[^1]
+
+[^1]: The footnote {n}.
+"""
+
+
+def _many_stories(count: int) -> dict[str, str]:
+    files = {"storysite.yaml": "title: Many\nbase_url: https://example.org/\npaginate: 7\n"}
+    for n in range(count):
+        files[f"content/stories/s{n:03d}.md"] = story(
+            f"Story {n}", date=f"2024-{n % 12 + 1:02d}-{n % 28 + 1:02d}",
+            audience="first-time-founders, marketers" if n % 3 else "marketers",
+            body=BODY.format(n=n, next=f"s{(n + 1) % count:03d}"), tags=f"[t{n % 5}, shared]",
+        )
+    files["content/pages/about.md"] = "---\ntitle: About\n---\nAbout *us*.\n"
+    return files
+
+
+def _tree_bytes(out: Path) -> dict[str, bytes]:
+    return {path.relative_to(out).as_posix(): path.read_bytes() for path in sorted(out.rglob("*")) if path.is_file()}
+
+
+class _CountingPool(parallel.ProcessPoolExecutor):
+    started = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        type(self).started += 1
+        super().__init__(*args, **kwargs)
+
+
+@pytest.fixture
+def counting_pool(monkeypatch: pytest.MonkeyPatch) -> type[_CountingPool]:
+    _CountingPool.started = 0
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", _CountingPool)
+    return _CountingPool
+
+
+def test_parallel_build_is_byte_identical_to_serial(scratch_site, tmp_path: Path, counting_pool) -> None:
+    site = scratch_site(_many_stories(parallel.MIN_ITEMS + 40))
+    build(site, jobs=1, output_dir=tmp_path / "serial")
+    assert counting_pool.started == 0
+    build(site, jobs=2, output_dir=tmp_path / "parallel")
+    assert counting_pool.started == 1
+    serial, parallel_out = _tree_bytes(tmp_path / "serial"), _tree_bytes(tmp_path / "parallel")
+    assert len(serial) > parallel.MIN_ITEMS
+    assert serial == parallel_out
+
+
+def test_demo_site_parallel_is_byte_identical(tmp_path: Path, counting_pool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
+    monkeypatch.setattr(parallel, "CHUNK", 3)
+    build(REPO, jobs=1, output_dir=tmp_path / "serial")
+    build(REPO, jobs=2, output_dir=tmp_path / "parallel")
+    assert counting_pool.started == 1
+    assert _tree_bytes(tmp_path / "serial") == _tree_bytes(tmp_path / "parallel")
+
+
+def test_problems_found_by_workers_are_reported_like_serial_ones(scratch_site, counting_pool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
+    monkeypatch.setattr(parallel, "CHUNK", 2)
+    files = _many_stories(6)
+    files["content/stories/s001.md"] = "---\ntitle: [unclosed\n---\nBody\n"
+    files["content/stories/s004.md"] = story(date="not a date")
+    site = scratch_site(files)
+    messages = []
+    for jobs in (1, 2):
+        with pytest.raises(ContentError) as caught:
+            build(site, jobs=jobs)
+        messages.append([str(problem) for problem in caught.value.problems])
+    assert counting_pool.started == 1
+    assert messages[0] == messages[1]
+    assert [m.split(":")[0] for m in messages[0]] == ["content/stories/s001.md", "content/stories/s004.md"]
+
+
+def test_jobs_option_and_setting_are_checked(small_site: Path) -> None:
+    assert CliRunner().invoke(main, ["build", "-s", str(small_site), "--jobs", "1"]).exit_code == 0
+    bad = CliRunner().invoke(main, ["build", "-s", str(small_site), "--jobs", "-1"])
+    assert bad.exit_code == 2
+    (small_site / "storysite.yaml").write_text("jobs: many\n", "utf-8")
+    result = CliRunner().invoke(main, ["build", "-s", str(small_site)])
+    assert result.exit_code == 1
+    assert "storysite.yaml:1: 'jobs' must be a whole number" in result.stderr

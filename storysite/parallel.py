@@ -1,0 +1,104 @@
+"""Work spread over the machine's cores: a process pool that maps a function over chunks of items.
+
+Results come back in the order of the items, so a parallel build makes the same bytes as a serial
+one. Small batches run in this process: starting workers costs more than it saves.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from multiprocessing.reduction import ForkingPickler
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from .stages import Advance, no_progress
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+MIN_ITEMS = 200
+"""Fewer items than this are handled in this process."""
+CHUNK = 64
+"""Items sent to a worker at once: big enough to make the hand-over cheap, small enough for progress."""
+
+
+def _mapping_proxy(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(items)
+
+
+def _reduce_mapping_proxy(proxy: MappingProxyType[Any, Any]) -> tuple[Any, ...]:
+    return _mapping_proxy, (dict(proxy),)
+
+
+# Frozen domain objects hold read-only mappings; let them cross to and from worker processes.
+ForkingPickler.register(MappingProxyType, _reduce_mapping_proxy)
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def worker_count(jobs: int, items: int) -> int:
+    """How many worker processes `items` items are worth: 1 means do them here."""
+    wanted = jobs or cores()
+    if wanted <= 1 or items < MIN_ITEMS:
+        return 1
+    return min(wanted, -(-items // CHUNK))
+
+
+Mapper = Callable[[Callable[[T], R], Sequence[T], Advance], list[R]]
+
+
+@contextmanager
+def pool(jobs: int, items: int) -> Iterator[Mapper[Any, Any]]:
+    """A `map(function, items, advance)` that runs on up to `jobs` processes (0: one per core).
+
+    `function` must be a module-level function and its arguments and results picklable.
+    """
+    workers = worker_count(jobs, items)
+    if workers == 1:
+        yield _serial_map
+        return
+    with ProcessPoolExecutor(workers, mp_context=_context()) as executor:
+
+        def parallel_map(function: Callable[[T], R], batch: Sequence[T], advance: Advance = no_progress) -> list[R]:
+            if len(batch) < MIN_ITEMS:
+                return _serial_map(function, batch, advance)
+            results: list[R] = []
+            chunks = [batch[i : i + CHUNK] for i in range(0, len(batch), CHUNK)]
+            for chunk_results in executor.map(_run_chunk, [function] * len(chunks), chunks):
+                results += chunk_results
+                advance(len(chunk_results))
+            return results
+
+        yield parallel_map
+
+
+def _serial_map(function: Callable[[T], R], batch: Sequence[T], advance: Advance = no_progress) -> list[R]:
+    results = []
+    for item in batch:
+        results.append(function(item))
+        advance(1)
+    return results
+
+
+def _run_chunk(function: Callable[[T], R], chunk: Sequence[T]) -> list[R]:
+    return [function(item) for item in chunk]
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # fork starts workers fastest, but forking a process that runs other threads (the dev server's
+    # watcher) can deadlock a child; then workers come from a clean server process instead.
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")

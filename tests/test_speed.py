@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +166,29 @@ def test_jobs_option_and_setting_are_checked(small_site: Path) -> None:
     result = CliRunner().invoke(main, ["build", "-s", str(small_site)])
     assert result.exit_code == 1
     assert "storysite.yaml:1: 'jobs' must be a whole number" in result.stderr
+
+
+def test_demo_site_cold_parallel_and_cached_builds_are_byte_identical(
+    tmp_path: Path, counting_pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1750000000")
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
+    monkeypatch.setattr(parallel, "CHUNK", 3)
+    site = tmp_path / "demo"
+    shutil.copytree(REPO / "content", site / "content")
+    shutil.copy(REPO / "storysite.yaml", site)
+    runs = {
+        "cold": ["--no-cache", "--jobs", "1"],
+        "cached-parallel": ["--jobs", "2"],
+        "from-cache": ["--jobs", "2"],
+        "from-cache-serial": ["--jobs", "1"],
+    }
+    outputs = {}
+    for name, options in runs.items():
+        result = CliRunner().invoke(main, ["build", "-s", str(site), "--out", str(tmp_path / name), *options])
+        assert result.exit_code == 0, result.output
+        outputs[name] = _tree_bytes(tmp_path / name)
+    assert counting_pool.started == 2, "the --jobs 2 builds read files in workers"
+    assert (site / ".storysite-cache").is_dir()
+    assert len(outputs["cold"]) > 50
+    assert all(files == outputs["cold"] for files in outputs.values())

@@ -241,6 +241,38 @@ def _write_workflow(site_dir: Path, branch: str | None, install: str | None, for
     click.echo("Once, in the repository's Settings > Pages, set Source to \"GitHub Actions\".")
 
 
+@main.command()
+@SITE_OPTION
+@click.option("--branch", default="gh-pages", show_default=True, help="The branch that holds the published site.")
+@click.option("--remote", default="origin", show_default=True, help="The git remote to push it to.")
+@click.option("-m", "--message", help="The commit message's first line (the source commit is always named below).")
+@click.option("--base-url", help="Build for this address (default: base_url, else cname, else the GitHub remote's Pages address).")
+@click.option("--dry-run", is_flag=True, help="Build and compare, but commit and push nothing.")
+@click.option("--no-build", "no_build", is_flag=True, help="Publish the output folder as it is, without building.")
+@click.option("--force", is_flag=True, help="Publish even with changes to the site that are not committed.")
+@DEBUG_OPTION
+def deploy(site_dir: Path, branch: str, remote: str, message: str | None, base_url: str | None, dry_run: bool,
+           no_build: bool, force: bool, debug: bool) -> None:
+    """Build the site and push it to the gh-pages branch; the working tree, index and branch stay as they are."""
+
+    def action() -> None:
+        from .deploy import DeployOptions, deploy_site
+
+        options = DeployOptions(branch, remote, message, dry_run, not no_build, force, base_url)
+        result = deploy_site(site_dir, options)
+        tip = f"{result.branch} at {result.commit[:12]}"
+        if not result.committed:
+            what = f"Nothing changed since the last publication ({tip})"
+        else:
+            what = f"{'Would commit' if dry_run else 'Committed'} {_count(result.files, 'file', 'files')} for {result.base_url} ({tip})"
+        if dry_run:
+            click.echo(f"{what}; dry run: no branch updated, nothing pushed.")
+        else:
+            click.echo(what + (f"; pushed to {result.remote}." if result.pushed else f"; {result.remote} has it already."))
+
+    _run(debug, action)
+
+
 def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 

@@ -23,7 +23,7 @@ def test_version() -> None:
     assert __version__ in result.output
 
 
-@pytest.mark.parametrize("command", [[], ["build"], ["init"], ["new"]])
+@pytest.mark.parametrize("command", [[], ["build"], ["init"], ["new"], ["deploy"], ["gh-workflow"]])
 def test_help_on_every_command(command: list[str]) -> None:
     result = run(*command, "--help")
     assert result.exit_code == 0

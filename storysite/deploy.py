@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
+from .cache import CACHE_DIR
 from .errors import StorysiteError
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ class _Source:
 def deploy_site(site_dir: Path, options: DeployOptions) -> DeployResult:
     """Build the site and commit the output onto `options.branch`, then push it; the work tree stays as it is."""
     from .build import build_site
+    from .cache import open_cache
     from .config import load_config
 
     repo = _require_repository(site_dir)
@@ -116,7 +118,8 @@ def deploy_site(site_dir: Path, options: DeployOptions) -> DeployResult:
         else:
             log.warning("base_url is /: links work only when the site is served at the root of its domain")
     if options.build:
-        build_site(config)
+        with open_cache(config.root) as cache:
+            build_site(config, cache=cache)
     elif not (config.output_dir / ".nojekyll").is_file():
         raise StorysiteError(f"no built site in {config.output_dir} (run storysite build, or leave out --no-build)")
     tree, files = _tree_of(repo, config.output_dir)
@@ -206,9 +209,9 @@ def _check_branch(repo: Path, branch: str) -> None:
 def _source_state(repo: Path, site_root: Path, out_dir: Path, force: bool) -> _Source:
     """The commit the site is built from; refuse changes not committed in the site's files unless `force`."""
     commit = _ref(repo, "HEAD")
-    pathspecs = [_pathspec(site_root, repo)]
-    if out_dir.is_relative_to(repo):
-        pathspecs.append(f":(exclude){_pathspec(out_dir, repo)}")
+    # What a build writes is no change to the site: the output folder and the build cache.
+    byproducts = [folder for folder in (out_dir, site_root / CACHE_DIR) if folder.is_relative_to(repo)]
+    pathspecs = [_pathspec(site_root, repo), *(f":(exclude){_pathspec(folder, repo)}" for folder in byproducts)]
     # --no-optional-locks: status must not refresh (rewrite) the real index.
     changes = git(repo, "--no-optional-locks", "status", "--porcelain", "--untracked-files=all", "--", *pathspecs).stdout.splitlines()
     if (changes or commit is None) and not force:

@@ -43,7 +43,7 @@ def site(scratch_site, tmp_path: Path) -> Path:
     root = scratch_site(
         {
             "storysite.yaml": SITE_CONFIG,
-            ".gitignore": "_site/\n_site.*/\n",
+            ".gitignore": "_site/\n_site.*/\n.storysite-cache/\n",
             "content/stories/first.md": story(title="First"),
             "content/stories/second.md": story(title="Second", date="2025-04-01"),
             "content/static/.well-known/security.txt": "Contact: mailto:host@example.org\n",
@@ -96,7 +96,7 @@ def source_state(site: Path) -> dict[str, object]:
         "branch": git(site, "symbolic-ref", "HEAD"),
         "status": git(site, "status", "--porcelain", "--untracked-files=all"),
         "index": (site / ".git" / "index").read_bytes(),
-        "files": {k: v for k, v in files_of(site).items() if not k.startswith("_site")},
+        "files": {k: v for k, v in files_of(site).items() if not k.startswith(("_site", ".storysite-cache"))},
     }
 
 
@@ -192,6 +192,17 @@ def test_no_build_publishes_the_output_folder_as_it_is(site: Path, tmp_path: Pat
 
     assert result.exit_code == 0, result.output
     assert published(site, tmp_path)["extra.txt"] == b"added by hand\n"
+
+
+def test_the_output_folder_and_build_cache_are_no_changes_even_when_git_does_not_ignore_them(site: Path) -> None:
+    (site / ".gitignore").unlink()
+    git(site, "commit", "--quiet", "-am", "Ignore nothing")
+    assert CliRunner().invoke(main, ["build", "-s", str(site), "--quiet"]).exit_code == 0
+    assert (site / "_site").is_dir() and (site / ".storysite-cache").is_dir()
+
+    result = deploy(site)
+
+    assert result.exit_code == 0, result.output
 
 
 def test_cname_is_published(site: Path, tmp_path: Path) -> None:

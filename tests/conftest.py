@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import textwrap
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
 
@@ -63,9 +68,67 @@ def build(root: Path, **overrides: object) -> tuple[Config, BuildResult]:
     return config, build_site(config)
 
 
+DEMO_BASE_URL = "https://example.github.io/repo/"
+THEMES = ("default",)
+"""The themes that ship with storysite; the reader's checks run over the demo built with each."""
+
+
 @pytest.fixture(scope="session")
-def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_builds(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """demo_builds(theme): the bundled demo site built with a theme under /repo/, once per session."""
+
+    @functools.cache
+    def built(theme: str) -> Path:
+        out = tmp_path_factory.mktemp(f"demo-{theme}") / "_site"
+        build(REPO, base_url=DEMO_BASE_URL, output_dir=out, theme=theme)
+        return out
+
+    return built
+
+
+@pytest.fixture(scope="session")
+def demo_build(demo_builds: Callable[[str], Path]) -> Path:
     """The bundled demo site built under a sub-path, /repo/; returns the output folder."""
-    out = tmp_path_factory.mktemp("demo") / "_site"
-    build(REPO, base_url="https://example.github.io/repo/", output_dir=out)
-    return out
+    return demo_builds("default")
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files like a static host: a missing path gets the site's own 404.html, as on GitHub Pages."""
+
+    not_found_page: Path | None = None
+    base_path: str = "/"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        if code != 404 or not self.path.startswith(self.base_path) or self.not_found_page is None \
+                or not self.not_found_page.is_file():
+            super().send_error(code, message, explain)
+            return
+        body = self.not_found_page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
+@contextlib.contextmanager
+def serve_site(site: Path, base_path: str) -> Iterator[str]:
+    """Serve a built site on 127.0.0.1 under `base_path` ("/repo/"); yields "http://127.0.0.1:PORT/repo/"."""
+    www = site.parent / "www"
+    (www / base_path.strip("/")).parent.mkdir(parents=True, exist_ok=True)
+    if not (www / base_path.strip("/")).exists():
+        (www / base_path.strip("/")).symlink_to(site, target_is_directory=True)
+    handler = type("Handler", (_QuietHandler,), {"not_found_page": site / "404.html", "base_path": base_path})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(www)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{base_path}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import http.server
 import math
 import os
-import shutil
-import threading
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -26,7 +23,7 @@ import markdown
 import pytest
 import yaml
 
-from .conftest import REPO
+from .conftest import REPO, serve_site
 
 lxml_html = pytest.importorskip("lxml.html")
 
@@ -150,40 +147,11 @@ def _is_story_url(href: str) -> bool:
 
 # --- the site served under /repo/ -------------------------------------------------------------------
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Answer a missing path under /repo/ with the site's 404.html, as GitHub Pages does."""
-        not_found = Path(self.directory) / BASE_PATH.strip("/") / "404.html"
-        if code != 404 or not self.path.startswith(BASE_PATH) or not not_found.is_file():
-            super().send_error(code, message, explain)
-            return
-        body = not_found.read_bytes()
-        self.send_response(404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-
 @pytest.fixture(scope="module")
-def served(demo_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The demo build copied to www/repo/ and served on 127.0.0.1; yields "http://127.0.0.1:PORT/repo/"."""
-    www = tmp_path_factory.mktemp("www")
-    shutil.copytree(demo_build, www / "repo")
-    handler = functools.partial(_QuietHandler, directory=str(www))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}{BASE_PATH}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=TIMEOUT)
+def served(demo_build: Path) -> Iterator[str]:
+    """The demo build served on 127.0.0.1 under /repo/; yields "http://127.0.0.1:PORT/repo/"."""
+    with serve_site(demo_build, BASE_PATH) as url:
+        yield url
 
 
 def fetch(url: str) -> tuple[int, str, bytes]:

@@ -124,7 +124,8 @@ def init(directory: Path, github_pages: bool, debug: bool) -> None:
         init_site(directory)
         click.echo(f"Created a new site in {directory}/. Next: cd {directory} && storysite build")
         if github_pages:
-            _write_workflow(directory, None, None, force=False)
+            # A new site becomes a repository of its own: never write into one it happens to sit in.
+            _write_workflow(directory, None, None, force=False, repository=directory.resolve())
 
     _run(debug, action)
 
@@ -228,11 +229,12 @@ def gh_workflow(site_dir: Path, branch: str | None, install: str | None, force: 
     _run(debug, lambda: _write_workflow(site_dir, branch, install, force))
 
 
-def _write_workflow(site_dir: Path, branch: str | None, install: str | None, force: bool) -> None:
+def _write_workflow(site_dir: Path, branch: str | None, install: str | None, force: bool,
+                    repository: Path | None = None) -> None:
     from .config import load_config
     from .pages_workflow import plan_workflow, write_workflow
 
-    workflow = plan_workflow(load_config(site_dir), branch, install)
+    workflow = plan_workflow(load_config(site_dir), branch, install, repository)
     written = write_workflow(workflow, force)
     click.echo(
         f"{'Wrote' if written else 'Unchanged:'} {_shown(workflow.path)}: every push to {workflow.branch}"

@@ -35,10 +35,13 @@ class Workflow:
     """What the workflow gives pip to install storysite."""
 
 
-def plan_workflow(config: Config, branch: str | None = None, install: str | None = None) -> Workflow:
-    """The workflow for a site: found at the top of its git repository (or the site folder outside one)."""
-    repo = repository_root(config.root) or config.root
-    branch = branch or current_branch(repo) or DEFAULT_BRANCH
+def plan_workflow(config: Config, branch: str | None = None, install: str | None = None,
+                  repository: Path | None = None) -> Workflow:
+    """The workflow for a site, at the top of `repository`: by default the git repository the site is in,
+    or the site folder outside one."""
+    repo = repository or repository_root(config.root) or config.root
+    in_git = repository_root(repo) == repo.resolve()
+    branch = branch or (current_branch(repo) if in_git else None) or DEFAULT_BRANCH
     if not config.output_dir.is_relative_to(repo):
         raise StorysiteError(
             f"the output folder {config.output_dir} is outside the repository {repo}"

@@ -129,6 +129,18 @@ def test_a_site_in_a_sub_folder_of_a_repository_gets_the_workflow_at_the_top(tmp
     assert build["steps"][-1]["with"]["path"] == "blog/public"
 
 
+def test_init_puts_the_workflow_in_the_new_site_even_inside_another_repository(tmp_path: Path) -> None:
+    git(tmp_path, "init", "--quiet", "-b", "trunk")
+
+    result = cli("init", str(tmp_path / "blog"), "--github-pages")
+
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / WORKFLOW).exists()
+    doc = load(tmp_path / "blog" / WORKFLOW)
+    assert doc["on"]["push"]["branches"] == ["main"]
+    assert doc["jobs"]["build"]["defaults"]["run"]["working-directory"] == "."
+
+
 def test_an_existing_workflow_is_replaced_only_with_force(tmp_path: Path) -> None:
     site = tmp_path / "site"
     assert cli("init", str(site)).exit_code == 0

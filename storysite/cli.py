@@ -266,7 +266,8 @@ def deploy(site_dir: Path, branch: str, remote: str, message: str | None, base_u
         if not result.committed:
             what = f"Nothing changed since the last publication ({tip})"
         else:
-            what = f"{'Would commit' if dry_run else 'Committed'} {_count(result.files, 'file', 'files')} for {result.base_url} ({tip})"
+            built_for = f" built for {result.base_url}" if result.base_url else ""
+            what = f"{'Would commit' if dry_run else 'Committed'} {_count(result.files, 'file', 'files')}{built_for} ({tip})"
         if dry_run:
             click.echo(f"{what}; dry run: no branch updated, nothing pushed.")
         else:

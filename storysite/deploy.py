@@ -80,7 +80,8 @@ class DeployResult:
 
     branch: str
     remote: str
-    base_url: str
+    base_url: str | None
+    """The address the site was built for (None with --no-build: whatever the output folder holds)."""
     files: int
     commit: str
     """The branch's tip after the deploy (or what it would be after a dry run)."""
@@ -110,7 +111,7 @@ def deploy_site(site_dir: Path, options: DeployOptions) -> DeployResult:
     _check_branch(repo, options.branch)
     config = load_config(site_dir, base_url=options.base_url)
     source = _source_state(repo, config.root, config.output_dir, options.force)
-    if options.base_url is None and config.base_url == "/":
+    if options.build and options.base_url is None and config.base_url == "/":
         address = pages_address(url, config.cname)
         if address:
             log.info("building for %s, the GitHub Pages address of %s (set base_url to choose)", address, options.remote)
@@ -125,7 +126,7 @@ def deploy_site(site_dir: Path, options: DeployOptions) -> DeployResult:
     tree, files = _tree_of(repo, config.output_dir)
     commit, parent, pushed = _publish(repo, options, tree, commit_message(options.message, source.commit, source.dirty))
     return DeployResult(
-        options.branch, options.remote, config.base_url, files, commit, parent, committed=commit != parent, pushed=pushed
+        options.branch, options.remote, config.base_url if options.build else None, files, commit, parent, committed=commit != parent, pushed=pushed
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import xml.etree.ElementTree as etree
 from collections.abc import Mapping
@@ -12,6 +13,7 @@ from typing import Any, Callable
 
 from . import __version__
 from .dates import format_date
+from .linked_data import last_changed, page_data, story_image
 from .model import RelatedLink, Site, Story
 from .stages import Advance, no_progress
 from .theme import Environment, render_template
@@ -43,6 +45,16 @@ class PageMeta:
     canonical: str
     lang: str
     path: str
+    name: str = ""
+    """The page's own title, without the site's: for link previews."""
+    image: str | None = None
+    """Full URL of the page's picture (a story's cover) for link previews, or None."""
+    image_alt: str = ""
+    published: dt.datetime | None = None
+    """A story's date and last change, for link previews; None on other pages."""
+    modified: dt.datetime | None = None
+    linked_data: Mapping[str, Any] | None = None
+    """The page described for search engines (schema.org JSON-LD); print it with |tojson."""
 
 
 @dataclass(frozen=True)
@@ -77,14 +89,24 @@ class Renderer:
         """Render one page from the first template of `names` that exists."""
         info = self.site.info
         lang = lang or info.language
+        description = description or info.description
+        canonical = canonical or self.urls.absolute(path)
+        story: Story | None = context.get("story")
         meta = PageMeta(
             kind=page_kind,
             title=title if page_kind == "home" and title == info.title else f"{title} · {info.title}",
-            description=description or info.description,
+            description=description,
             url=self.urls.url(path),
-            canonical=canonical or self.urls.absolute(path),
+            canonical=canonical,
             lang=lang,
             path=path,
+            name=title,
+            image=story_image(story, self.urls) if story else None,
+            image_alt=story.cover_alt if story else "",
+            published=story.date if story else None,
+            modified=last_changed(story) if story else None,
+            linked_data=page_data(page_kind, title, description, canonical, lang, info, self.urls,
+                                  story=story, stories=context.get("stories", ())),
         )
         variables = dict(
             site=info,
@@ -170,23 +192,24 @@ def planned_pages(site: Site, per_page: int) -> int:
 def _sitemap(site: Site, urls: SiteUrls) -> Output:
     root = etree.Element("urlset", xmlns="http://www.sitemaps.org/schemas/sitemap/0.9")
 
-    def add(path: str, story: Story | None = None) -> None:
+    def add(path: str, stories: tuple[Story, ...] = ()) -> None:
+        """One entry; a page that shows stories last changed when the newest of them did."""
         entry = etree.SubElement(root, "url")
         etree.SubElement(entry, "loc").text = urls.absolute(path)
-        if story is not None:
-            etree.SubElement(entry, "lastmod").text = (story.updated or story.date).isoformat(timespec="seconds")
+        if stories:
+            etree.SubElement(entry, "lastmod").text = max(map(last_changed, stories)).isoformat(timespec="seconds")
 
-    add("")
+    add("", site.stories)
     for story in site.stories:
-        add(story.path, story)
+        add(story.path, (story,))
     for page in site.pages:
         add(page.path)
     for kind in ("niche", "audience", "tag"):
-        add(terms_path(kind))
+        add(terms_path(kind), site.stories)
         for term in site.term(kind):
-            add(term.path)
+            add(term.path, term.stories)
     for path in (MAP_PATH, ARCHIVE_PATH):
-        add(path)
+        add(path, site.stories)
     etree.indent(root)
     data = b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="utf-8") + b"\n"
     return Output("sitemap.xml", data, None, "sitemap.xml")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -117,7 +118,11 @@ def test_story_page_shows_what_the_front_matter_says(scratch_site) -> None:
     config, _ = build(root)
     tree = page(config.output_dir, "stories/one/index.html")
     assert texts(tree, "//h1") == ["Tea & <script>alert(1)</script>"]
-    assert not tree.xpath("//script")
+    # The only script is the page's JSON-LD, and the title inside it is data, not markup.
+    [linked_data] = tree.xpath("//script")
+    assert linked_data.get("type") == "application/ld+json"
+    assert json.loads(linked_data.text)["headline"] == "Tea & <script>alert(1)</script>"
+    assert "<" not in linked_data.text
     assert tree.xpath("//html/@lang") == ["en"]
     body = tree.text_content()
     for text in ("Sari", "Starting a business", "First-time founders", "Marketers", "trust", "March 14, 2025"):

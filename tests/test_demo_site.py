@@ -63,6 +63,17 @@ class SourceStory:
         value = self.meta["date"]
         return value.date() if isinstance(value, dt.datetime) else value
 
+    @property
+    def paragraphs(self) -> list[str]:
+        """The plain text of each top-level paragraph of the body, typographic quotes as built."""
+        body = lxml_html.fragment_fromstring(markdown.markdown(self.body, extensions=["smarty"]), create_parent="div")
+        return [text for text in (" ".join(p.text_content().split()) for p in body.xpath("./p")) if text]
+
+    @property
+    def summary(self) -> str:
+        """The front-matter summary, else the first paragraph."""
+        return " ".join(str(self.meta.get("summary") or "").split()) or self.paragraphs[0]
+
 
 @functools.lru_cache(maxsize=None)
 def site_config() -> dict:

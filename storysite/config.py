@@ -33,6 +33,26 @@ class TermInfo:
     description: str = ""
 
 
+RELATED_COMPONENTS = ("niche", "audience", "tags", "text", "recency")
+
+
+@dataclass(frozen=True)
+class RelatedConfig:
+    """How related stories are scored (`related:` in storysite.yaml)."""
+
+    count: int = 4
+    """At most this many related stories per story (pinned ones are always shown)."""
+    threshold: float = 0.2
+    """Links need at least this score (0 to 1); fewer pass, fewer links, never filler."""
+    weights: Mapping[str, float] = field(
+        default_factory=lambda: MappingProxyType({"niche": 0.1, "audience": 0.05, "tags": 0.1, "text": 1.0, "recency": 0.0})
+    )
+    """Weight of each component: niche, audience, tags, text, recency (0 turns one off). Text
+    cosines of related stories are small (about 0.1 to 0.4), so text weighs most by default."""
+    recency_days: int = 365
+    """The recency component halves for every this many days a story is older than the newest one."""
+
+
 @dataclass(frozen=True)
 class FeedsConfig:
     """The `feeds:` section: which feeds a build writes and what their entries hold."""
@@ -97,6 +117,8 @@ class Config:
     """Where the built site goes."""
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     """Free-form values for themes (`extra:` in storysite.yaml)."""
+    related: RelatedConfig = field(default_factory=RelatedConfig)
+    """Scoring of related stories."""
     cname: str = ""
     """The custom domain GitHub Pages serves the site on (e.g. blog.example.org): written to CNAME."""
     feeds: FeedsConfig = FeedsConfig()
@@ -304,6 +326,47 @@ class _Checker:
             self.fail(key, f"'{text}' is not a bare host name", f"write the domain alone, e.g. {example}")
             return None
         return host
+
+    def _check_related(self, key: str, value: Any) -> RelatedConfig | None:
+        known = [f.name for f in dataclasses.fields(RelatedConfig)]
+        if not isinstance(value, dict):
+            self.fail(key, "'related' must be a mapping", "e.g. related: {count: 4, threshold: 0.3}")
+            return None
+        values: dict[str, Any] = {}
+        for name, raw in value.items():
+            if name not in known:
+                close = difflib.get_close_matches(str(name), known, n=1)
+                self.fail(key, f"unknown setting 'related.{name}'", f"did you mean '{close[0]}'?" if close else "known: " + ", ".join(known))
+            elif name == "weights":
+                values[name] = self._related_weights(key, raw)
+            elif name == "threshold":
+                if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 <= raw <= 1:
+                    self.fail(key, "'related.threshold' must be a number from 0 to 1", "e.g. threshold: 0.3")
+                else:
+                    values[name] = float(raw)
+            elif isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+                self.fail(key, f"'related.{name}' must be a whole number of at least 1")
+            else:
+                values[name] = raw
+        return None if None in values.values() else RelatedConfig(**values)
+
+    def _related_weights(self, key: str, value: Any) -> Mapping[str, float] | None:
+        weights = dict(RelatedConfig().weights)
+        if not isinstance(value, dict):
+            self.fail(key, "'related.weights' must map components to numbers", "e.g. weights: {text: 3, tags: 1}")
+            return None
+        for name, weight in value.items():
+            if name not in RELATED_COMPONENTS:
+                close = difflib.get_close_matches(str(name), RELATED_COMPONENTS, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else "components: " + ", ".join(RELATED_COMPONENTS)
+                self.fail(key, f"unknown related weight '{name}'", hint)
+            elif isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+                self.fail(key, f"weight '{name}' must be a number of at least 0")
+            else:
+                weights[str(name)] = float(weight)
+        if not any(weights.values()):
+            self.fail(key, "at least one related weight must be above 0", "e.g. weights: {text: 1}")
+        return MappingProxyType(weights)
 
     def _check_extra(self, key: str, value: Any) -> Mapping[str, Any] | None:
         if not isinstance(value, dict):

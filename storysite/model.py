@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -123,7 +123,13 @@ class RelatedLink:
 
     story: Story
     score: float
+    """From 0 to 1: the weighted mean of the components."""
     reasons: tuple[str, ...]
+    """Short phrases in the page's language, strongest first, e.g. "same niche", "similar text"."""
+    components: Mapping[str, float] = field(default_factory=dict)
+    """Each scoring component's value from 0 to 1 (niche, audience, tags, text, recency)."""
+    pinned: bool = False
+    """Chosen by the writer with `related:` in the front-matter."""
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,280 @@
-"""The relate stage: for each story, the stories a reader of it should read next.
+"""The relate stage: for each story, the stories a reader of it should read next, and why.
 
-Scoring (same niche, shared audiences and tags, text similarity) is the next piece of work; until
-it lands this stage relates nothing, and themes show no related section rather than filler.
+The score of story b for story a is a weighted mean of components, each from 0 to 1:
+niche (same niche or not), audience and tags (Jaccard overlap), text (cosine of TF-IDF vectors)
+and recency (halves every `recency_days` days b is older than the newest story). Scoring is pure:
+plain data in, ranked lists out.
+
+No loop over all pairs: an inverted index over each story's strongest terms and over its
+niche+tag and niche+audience pairs, with capped posting lists, names a few dozen candidates per
+story; only those are scored exactly. The cost grows with the number of stories, not its square.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
 
-from .config import Config
+from .config import RELATED_COMPONENTS, Config, RelatedConfig
+from .errors import Problem
 from .model import RelatedLink, Story
+from .textvec import TextTerms, Vector, cosine, html_text, text_terms, tfidf_vectors
+
+INDEX_TERMS = 16
+"""Each story is found through its strongest few terms..."""
+POSTING_CAP = 24
+"""...and each term or metadata pair lists at most this many stories (the strongest, or newest)."""
+CANDIDATES = 10
+"""Stories scored exactly for each story."""
+TEXT_REASON = 0.1
+"""A text similarity from which "similar text" is worth saying."""
 
 
-def relate_stories(stories: Sequence[Story], config: Config) -> dict[str, tuple[RelatedLink, ...]]:
-    """Related links by story slug; empty until scoring lands (never the newest posts as filler)."""
-    return {}
+@dataclass(frozen=True)
+class Item:
+    """What scoring knows of one story."""
+
+    slug: str
+    day: int
+    """Date as a day number (for recency and ties)."""
+    niche: str
+    audiences: frozenset[str]
+    tags: frozenset[str]
+    vector: Vector
+    target: bool = True
+    """May be linked to (false for drafts and future stories)."""
+    pinned: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Relation:
+    """Story `slug` as related to another one, with the scores that put it there."""
+
+    slug: str
+    score: float
+    components: Mapping[str, float]
+    """Each component's value from 0 to 1, before weighting."""
+    pinned: bool = False
+    shared_audiences: tuple[str, ...] = ()
+    shared_tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Relations:
+    """The relate stage's result: ranked relations by story slug, and warnings about pins."""
+
+    by_slug: Mapping[str, tuple[Relation, ...]]
+    warnings: tuple[Problem, ...] = field(default=())
+
+
+def story_terms(story: Story) -> TextTerms:
+    """The term counts of a story's title, summary and body (what a build cache stores)."""
+    return text_terms(story.title, story.summary, html_text(story.content))
+
+
+def relate_stories(
+    stories: Sequence[Story],
+    config: Config,
+    now: dt.datetime,
+    terms: Mapping[str, TextTerms] | None = None,
+    only: Collection[str] | None = None,
+) -> Relations:
+    """Related stories for each story (or those in `only`); `terms` by slug skips tokenising those."""
+    known = terms or {}
+    all_terms = [known[s.slug] if s.slug in known else story_terms(s) for s in stories]
+    items = [
+        Item(
+            slug=story.slug,
+            day=story.date.toordinal(),
+            niche=story.niche.slug,
+            audiences=frozenset(a.slug for a in story.audiences),
+            tags=frozenset(t.slug for t in story.tags),
+            vector=vector,
+            target=not story.draft and story.date <= now,
+            pinned=story.related_slugs,
+        )
+        for story, vector in zip(stories, tfidf_vectors(all_terms))
+    ]
+    by_slug = score_all(items, config.related, only)
+    return Relations(by_slug, tuple(_pin_warnings(stories, {i.slug for i in items if i.target})))
+
+
+def _pin_warnings(stories: Sequence[Story], targets: set[str]) -> list[Problem]:
+    problems = []
+    for story in stories:
+        for slug in story.related_slugs:
+            if slug not in targets:
+                problems.append(
+                    Problem(
+                        story.shown,
+                        story.lines.get("related"),
+                        f"related story '{slug}' is not a published story",
+                        "use the slug of a story that is not a draft or dated in the future",
+                    )
+                )
+    return problems
+
+
+class Scorer:
+    """The score of one story for another, with the configured weights."""
+
+    def __init__(self, settings: RelatedConfig, newest_day: int) -> None:
+        weights = settings.weights
+        self.niche, self.audience, self.tags, self.text, self.recency = (
+            weights.get(name, 0.0) for name in RELATED_COMPONENTS
+        )
+        self.total = sum(weights.get(name, 0.0) for name in RELATED_COMPONENTS) or 1.0
+        self.newest_day = newest_day
+        self.half_life = settings.recency_days
+
+    def score(self, a: Item, b: Item) -> float:
+        """The weighted mean of the components, from 0 to 1 (the hot loop: no dicts, no objects)."""
+        total = self.niche if self.niche and a.niche == b.niche else 0.0
+        if self.audience:
+            total += self.audience * _jaccard(a.audiences, b.audiences)
+        if self.tags:
+            total += self.tags * _jaccard(a.tags, b.tags)
+        if self.text:
+            total += self.text * cosine(a.vector, b.vector)
+        if self.recency:
+            total += self.recency * _recency(b, self.newest_day, self.half_life)
+        return total / self.total
+
+    def components(self, a: Item, b: Item) -> dict[str, float]:
+        """The value of each component with a weight above 0, for b as related to a."""
+        values = {
+            "niche": lambda: 1.0 if a.niche == b.niche else 0.0,
+            "audience": lambda: _jaccard(a.audiences, b.audiences),
+            "tags": lambda: _jaccard(a.tags, b.tags),
+            "text": lambda: cosine(a.vector, b.vector),
+            "recency": lambda: _recency(b, self.newest_day, self.half_life),
+        }
+        return {name: value() for name, value in values.items() if getattr(self, name)}
+
+    def relation(self, a: Item, b: Item, pinned: bool = False) -> Relation:
+        """b as related to a, explained."""
+        return Relation(
+            slug=b.slug,
+            score=self.score(a, b),
+            components=self.components(a, b),
+            pinned=pinned,
+            shared_audiences=tuple(sorted(a.audiences & b.audiences)),
+            shared_tags=tuple(sorted(a.tags & b.tags)),
+        )
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared)
+
+
+def _recency(b: Item, newest_day: int, half_life: int) -> float:
+    return float(0.5 ** (max(0, newest_day - b.day) / half_life))
+
+
+def score_all(items: Sequence[Item], settings: RelatedConfig, only: Collection[str] | None = None) -> dict[str, tuple[Relation, ...]]:
+    """Ranked relations of every item (or those in `only`): pinned first, then by score, date, slug."""
+    index = _CandidateIndex(items, settings.weights)
+    by_slug = {item.slug: item for item in items}
+    scorer = Scorer(settings, max((item.day for item in items if item.target), default=0))
+    threshold, score = settings.threshold, scorer.score
+    related: dict[str, tuple[Relation, ...]] = {}
+    for position, item in enumerate(items):
+        if only is not None and item.slug not in only:
+            continue
+        pinned = [by_slug[s] for s in dict.fromkeys(item.pinned) if s in by_slug and by_slug[s].target and s != item.slug]
+        taken = {p.slug for p in pinned}
+        scored = [
+            (value, other)
+            for other in index.candidates(position)
+            if other.slug not in taken and (value := score(item, other)) >= threshold
+        ]
+        scored.sort(key=lambda pair: (-round(pair[0], 9), -pair[1].day, pair[1].slug))
+        shown = scored[: max(0, settings.count - len(pinned))]
+        related[item.slug] = tuple(
+            [scorer.relation(item, p, pinned=True) for p in pinned] + [scorer.relation(item, other) for _, other in shown]
+        )
+    return related
+
+
+class _CandidateIndex:
+    """Which stories are worth scoring for a story: those sharing its strongest terms or its metadata."""
+
+    def __init__(self, items: Sequence[Item], weights: Mapping[str, float]) -> None:
+        self.items = items
+        self.use_text = bool(weights.get("text"))
+        self.use_meta = bool(weights.get("niche") or weights.get("audience") or weights.get("tags"))
+        ranked: dict[str, list[tuple[float, int]]] = defaultdict(list)
+        for position, item in enumerate(items):
+            if not item.target:
+                continue
+            for key in self._text_keys(item):
+                ranked[key].append((item.vector[key], -position))
+            for key in self._meta_keys(item):
+                ranked[key].append((float(item.day), -position))
+        # The strongest (for terms) or newest (for metadata) stories of each key; ties by position.
+        self.postings = {
+            key: [-position for _, position in sorted(entries, reverse=True)[:POSTING_CAP]]
+            for key, entries in ranked.items()
+        }
+
+    def _text_keys(self, item: Item) -> list[str]:
+        return list(item.vector)[:INDEX_TERMS] if self.use_text else []
+
+    def _meta_keys(self, item: Item) -> list[str]:
+        if not self.use_meta:
+            return []
+        niche = item.niche
+        return [f"\x00{niche}\x00{tag}" for tag in sorted(item.tags)] + [f"\x01{niche}\x01{a}" for a in sorted(item.audiences)]
+
+    def candidates(self, position: int) -> list[Item]:
+        """Up to CANDIDATES stories sharing the most index keys with the story at `position`."""
+        item = self.items[position]
+        keys = self._text_keys(item) + self._meta_keys(item)
+        counts = Counter(chain.from_iterable(self.postings.get(key, ()) for key in keys))
+        counts.pop(position, None)
+        # Most shared keys first; a stable sort keeps equals in posting order, so output is reproducible.
+        best = sorted(counts.items(), key=itemgetter(1), reverse=True)[:CANDIDATES]
+        return [self.items[other] for other, _ in best]
+
+
+def related_links(
+    stories: Sequence[Story],
+    relations: Relations,
+    weights: Mapping[str, float],
+    translators: Callable[[str], Callable[..., str]],
+) -> dict[str, tuple[RelatedLink, ...]]:
+    """Relations as the theme shows them: the linked story and its reasons in the linking story's language."""
+    by_slug = {story.slug: story for story in stories}
+    links = {}
+    for slug, ranked in relations.by_slug.items():
+        t = translators(by_slug[slug].lang)
+        links[slug] = tuple(
+            RelatedLink(by_slug[r.slug], r.score, reasons(r, by_slug[r.slug], weights, t), r.components, r.pinned)
+            for r in ranked
+        )
+    return links
+
+
+def reasons(relation: Relation, story: Story, weights: Mapping[str, float], t: Callable[..., str]) -> tuple[str, ...]:
+    """Why `story` is related, strongest reason first, through the theme's UI strings."""
+    values = relation.components
+    said: list[tuple[float, str]] = []
+    if values.get("niche"):
+        said.append((weights["niche"] * values["niche"], t("related_same_niche")))
+    if relation.shared_audiences and values.get("audience"):
+        titles = [a.title for a in story.audiences if a.slug in relation.shared_audiences]
+        said.append((weights.get("audience", 0.0) * values.get("audience", 0.0), t("related_audiences", audiences=", ".join(titles))))
+    if relation.shared_tags and values.get("tags"):
+        titles = [tag.title for tag in story.tags if tag.slug in relation.shared_tags]
+        said.append((weights["tags"] * values["tags"], t("related_tags", tags=", ".join(titles))))
+    if values.get("text", 0.0) >= TEXT_REASON:
+        said.append((weights["text"] * values["text"], t("related_text")))
+    said.sort(key=lambda pair: -pair[0])
+    return ((t("related_pinned"),) if relation.pinned else ()) + tuple(text for _, text in said)

@@ -1,0 +1,105 @@
+"""Text analysis for related stories: a story's term counts, then TF-IDF vectors over the whole site.
+
+Two steps, so the expensive one can be cached:
+- `text_terms(title, summary, body_text)` depends on one story's text only. Its result is plain
+  JSON-able data (term -> count), the value a content-hash build cache can store and give back.
+- `tfidf_vectors(...)` needs every story's terms at once (document frequencies), and is cheap.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from itertools import chain, repeat
+from operator import mul
+
+from .stopwords import STOP_WORDS
+
+TextTerms = dict[str, int]
+"""Term -> how often it occurs (title and summary count extra). Treat it as read-only."""
+Vector = dict[str, float]
+"""Term -> TF-IDF weight, L2-normalised: the cosine of two vectors is their dot product."""
+
+TEXT_ANALYSIS = "text-terms-1"
+"""Names the tokeniser, stop words and boosts: change it when they change, so cached terms are redone."""
+TITLE_BOOST = 3
+"""A word in the title counts as this many words of the body."""
+SUMMARY_BOOST = 2
+VECTOR_TERMS = 40
+"""A story's text is represented by its strongest terms; the rest add little and cost time."""
+MAX_DF = 0.5
+"""Terms in more than this share of the stories are too common to tell them apart..."""
+MAX_DF_FLOOR = 10
+"""...when they are also in more than this many (in a small site, idf alone weighs them down)."""
+MIN_DF = 2
+"""Terms in fewer stories than this are too rare to link any two."""
+
+# Letters and digits (any script) and hyphens inside a word; a token needs a letter. Apostrophes
+# split, so "Sari's" counts as "sari" and "isn't" leaves a stop word.
+_TOKEN = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+_TAG = re.compile(r"<[^>]*>")
+
+
+def count_tokens(text: str) -> Counter[str]:
+    """How often each lower-cased word (any script) occurs, leaving out stop words, numbers, one-letter words."""
+    counts = Counter(_TOKEN.findall(text.casefold()))
+    for token in [t for t in counts if len(t) < 2 or t in STOP_WORDS or not _HAS_LETTER.search(t)]:
+        del counts[token]
+    return counts
+
+
+def text_terms(title: str, summary: str, body_text: str) -> TextTerms:
+    """A story's term counts: a pure function of its text, safe to cache by content hash."""
+    counts = count_tokens(body_text)
+    for token, count in count_tokens(title).items():
+        counts[token] += TITLE_BOOST * count
+    for token, count in count_tokens(summary).items():
+        counts[token] += SUMMARY_BOOST * count
+    return dict(sorted(counts.items()))
+
+
+def html_text(content: str) -> str:
+    """The text of an HTML fragment (a story's rendered body)."""
+    return html.unescape(_TAG.sub(" ", content))
+
+
+def document_frequencies(all_terms: Sequence[Mapping[str, int]]) -> Counter[str]:
+    """In how many stories each term occurs."""
+    return Counter(chain.from_iterable(all_terms))
+
+
+def kept_terms_idf(frequencies: Mapping[str, int], stories: int) -> dict[str, float]:
+    """Inverse document frequency of each term that is neither too rare nor too common."""
+    most = max(MAX_DF * stories, MAX_DF_FLOOR)
+    return {
+        term: math.log((stories + 1) / df)
+        for term, df in frequencies.items()
+        if MIN_DF <= df <= most
+    }
+
+
+def tfidf_vector(terms: Mapping[str, int], idf: Mapping[str, float], size: int = VECTOR_TERMS) -> Vector:
+    """The story's `size` strongest terms, weighted log(1 + tf) * idf and normalised to length 1."""
+    # map() and sorted() keep the per-term work in C: this runs for every story on every build.
+    weights = map(mul, map(math.log1p, terms.values()), map(idf.get, terms.keys(), repeat(0.0)))
+    strongest = sorted(zip(weights, terms.keys()), reverse=True)[:size]
+    while strongest and not strongest[-1][0]:
+        strongest.pop()
+    norm = math.hypot(*(weight for weight, _ in strongest))
+    return {term: weight / norm for weight, term in strongest} if norm else {}
+
+
+def tfidf_vectors(all_terms: Sequence[Mapping[str, int]]) -> list[Vector]:
+    """TF-IDF vectors of all stories, in the same order."""
+    idf = kept_terms_idf(document_frequencies(all_terms), len(all_terms))
+    return [tfidf_vector(terms, idf) for terms in all_terms]
+
+
+def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    """Cosine similarity of two normalised vectors."""
+    shared = a.keys() & b.keys()
+    return sum(map(mul, map(a.__getitem__, shared), map(b.__getitem__, shared))) if shared else 0.0

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
 from .assemble import assemble_site
-from .cache import BuildCache
+from .cache import BuildCache, content_key, version_scope
 from .config import Config
 from .dates import build_time
-from .errors import Problem
+from .errors import ContentError, Problem
 from .feeds import render_feeds
+from .model import Story
 from .parse import parse_sources
-from .relate import relate_stories
+from .relate import relate_stories, related_links, story_terms
 from .render import cname_outputs, planned_pages, render_site
 from .sources import discover
 from .stages import Stages, StageTime
+from .textvec import TEXT_ANALYSIS, TextTerms
 from .theme import load_strings, make_environment, static_layers, theme_chain, translator
 from .writer import asset_outputs, plan_outputs, static_outputs, write_site
 
@@ -59,10 +62,15 @@ def build_site(config: Config, stages: Stages | None = None, cache: BuildCache |
     for warning in warnings:
         log.warning("%s", warning)
     with stages.stage("relate", len(site.stories)):
-        related = relate_stories(site.stories, config)
+        relations = relate_stories(site.stories, config, site.built_at, cached_text_terms(site.stories, cache))
+    for warning in relations.warnings:
+        log.warning("%s", warning)
+    if config.strict and relations.warnings:
+        raise ContentError(list(relations.warnings))
     with stages.stage("render", planned_pages(site, config.paginate)) as advance:
         env = make_environment(config, chain)
         strings = load_strings(config, chain)
+        related = related_links(site.stories, relations, config.related.weights, partial(translator, strings))
         rendered = render_site(site, related, env, partial(translator, strings), config.paginate, advance)
     with stages.stage("feeds") as advance:
         feeds = render_feeds(site, config.feeds, translator(strings, config.language))
@@ -77,6 +85,22 @@ def build_site(config: Config, stages: Stages | None = None, cache: BuildCache |
     cache.forget_unused()
     cache.commit()
     return BuildResult(
-        len(site.stories), len(site.pages), len(plan), time.perf_counter() - started, tuple(warnings),
+        len(site.stories), len(site.pages), len(plan), time.perf_counter() - started, (*warnings, *relations.warnings),
         tuple(stages.times), report.written,
     )
+
+
+def cached_text_terms(stories: Sequence[Story], cache: BuildCache) -> dict[str, TextTerms]:
+    """Each story's term counts for text similarity, from the build cache when it has them."""
+    if not cache.enabled:
+        return {}
+    cache.namespace("text-terms", version_scope(TEXT_ANALYSIS))
+    terms = {}
+    for story in stories:
+        key = content_key(story.title, story.summary, story.content)
+        found = cache.get("text-terms", key)
+        if not isinstance(found, dict):
+            found = story_terms(story)
+            cache.put("text-terms", key, found)
+        terms[story.slug] = found
+    return terms

@@ -112,6 +112,31 @@ def build(site_dir: Path, base_url: str | None, out: Path | None, drafts: bool |
 
 
 @main.command()
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines instead of a table.")
+@SITE_OPTION
+@DEBUG_OPTION
+def related(slug: str, as_json: bool, site_dir: Path, debug: bool) -> None:
+    """Show the stories related to SLUG, each score broken down by component."""
+
+    def action() -> None:
+        import json
+
+        from .cache import open_cache
+        from .config import load_config
+        from .explain import explain_related, explained_json, explained_text
+
+        config = load_config(site_dir)
+        with open_cache(config.root) as cache:
+            explained = explain_related(config, slug, cache)
+        for warning in explained.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        click.echo(json.dumps(explained_json(explained), indent=2, ensure_ascii=False) if as_json else explained_text(explained))
+
+    _run(debug, action)
+
+
+@main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option("--github-pages", is_flag=True, help="Also write a GitHub Actions workflow that publishes it on GitHub Pages.")
 @DEBUG_OPTION

@@ -138,7 +138,7 @@ def test_a_changed_scope_or_version_forgets_a_namespace(tmp_path: Path, monkeypa
     cached_build(root)
     monkeypatch.setattr("storysite.cache.__version__", "999.0")
     _, cache = cached_build(root)
-    assert cache.hits == 0 and cache.misses == 1, "another storysite version converts Markdown afresh"
+    assert cache.hits == 0 and cache.misses == 2, "another storysite version converts Markdown and analyses text afresh"
 
 
 def test_an_unwritable_cache_only_costs_speed(scratch_site, tmp_path: Path) -> None:

@@ -82,6 +82,7 @@ def test_documented_object_fields_exist(rendered_contexts: dict[str, dict[str, A
         "SiteInfo": story_vars["site"],
         "PageMeta": story_vars["meta"],
         "FeedLink": story_vars["site"].feeds[0],
+        "RelatedLink": story_vars["related"][0],
     }
     documented = dict(re.findall(r"^- `(\w+)`: (.*?)(?=^- `|\Z)", _section("Objects"), re.S | re.M))
     documented["SiteInfo"], documented["PageMeta"] = (

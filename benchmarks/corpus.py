@@ -66,18 +66,18 @@ INDONESIAN_STOP = _word_list(
 )
 
 # How a story's content words are drawn (the rest of the text is stop words).
-TOPIC_SHARE = 0.24
+TOPIC_SHARE = 0.22
 """Words from the story's own topic vocabulary."""
-NICHE_SHARE = 0.16
+NICHE_SHARE = 0.05
 """Words shared by every topic of the topic's niche."""
 OTHER_TOPICS_SHARE = 0.30
 """Words from two or three other topics, chosen per story: what misleads text similarity."""
 STOP_SHARE = 0.38
 """Stop words among all words."""
 # How loosely the metadata follows the topic.
-NICHE_FOLLOWS = 0.8
-AUDIENCE_FOLLOWS = 0.55
-TAG_FOLLOWS = 0.5
+NICHE_FOLLOWS = 0.85
+AUDIENCE_FOLLOWS = 0.7
+TAG_FOLLOWS = 0.7
 FIRST_DAY = dt.date(2016, 1, 1)
 """Stories are dated over the ten years from here."""
 

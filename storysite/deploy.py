@@ -105,6 +105,7 @@ def deploy_site(site_dir: Path, options: DeployOptions) -> DeployResult:
     from .build import build_site
     from .cache import open_cache
     from .config import load_config
+    from .writer import MARKER
 
     repo = _require_repository(site_dir)
     url = _remote_url(repo, options.remote)
@@ -121,12 +122,13 @@ def deploy_site(site_dir: Path, options: DeployOptions) -> DeployResult:
     if options.build:
         with open_cache(config.root) as cache:
             build_site(config, cache=cache)
-    elif not (config.output_dir / ".nojekyll").is_file():
+    elif not (config.output_dir / MARKER).is_file():
         raise StorysiteError(f"no built site in {config.output_dir} (run storysite build, or leave out --no-build)")
     tree, files = _tree_of(repo, config.output_dir)
     commit, parent, pushed = _publish(repo, options, tree, commit_message(options.message, source.commit, source.dirty))
+    built_for = config.base_url if options.build else None
     return DeployResult(
-        options.branch, options.remote, config.base_url if options.build else None, files, commit, parent, committed=commit != parent, pushed=pushed
+        options.branch, options.remote, built_for, files, commit, parent, committed=commit != parent, pushed=pushed
     )
 
 

@@ -137,6 +137,25 @@ def related(slug: str, as_json: bool, site_dir: Path, debug: bool) -> None:
 
 
 @main.command()
+@SITE_OPTION
+@click.option("-p", "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="The port to serve on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to serve on (others can reach anything but 127.0.0.1).")
+@click.option("--drafts", is_flag=True, help="Include stories marked draft: true.")
+@click.option("--future", is_flag=True, help="Include stories dated in the future.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the preview in a web browser.")
+@DEBUG_OPTION
+def serve(site_dir: Path, port: int, host: str, drafts: bool, future: bool, open_browser: bool, debug: bool) -> None:
+    """Preview the site; rebuild and reload open pages on every save."""
+
+    def action() -> None:
+        from .serve import ServeOptions, serve_site
+
+        serve_site(site_dir, ServeOptions(host, port, drafts, future, open_browser))
+
+    _run(debug, action)
+
+
+@main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option("--github-pages", is_flag=True, help="Also write a GitHub Actions workflow that publishes it on GitHub Pages.")
 @DEBUG_OPTION

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.slow
 
 WHEEL_FILES = (
     "storysite/themes/default/templates/base.html",
+    "storysite/themes/magazine/theme.yaml",
     "storysite/starter/storysite.yaml",
     "storysite/workflows/pages.yml",
 )

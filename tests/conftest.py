@@ -69,7 +69,7 @@ def build(root: Path, **overrides: object) -> tuple[Config, BuildResult]:
 
 
 DEMO_BASE_URL = "https://example.github.io/repo/"
-THEMES = ("default",)
+THEMES = ("default", "magazine")
 """The themes that ship with storysite; the reader's checks run over the demo built with each."""
 
 

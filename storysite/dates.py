@@ -56,8 +56,10 @@ def _locale(language: str) -> Locale:
         return Locale.parse("en")
 
 
+@lru_cache(maxsize=1 << 16)
 def format_date(value: dt.datetime, language: str, format: str = "long") -> str:
     """A date in the given language: format_date(d, "id") -> "14 Maret 2025"."""
+    # Remembered: lists of stories show each story's date on many pages, and Babel is slow.
     if format in ("short", "medium", "long", "full"):
         return babel_format_date(value.date(), format=format, locale=_locale(language))
     return format_datetime(value, format=format, locale=_locale(language), tzinfo=value.tzinfo)

@@ -83,6 +83,16 @@ class Renderer:
         self.translators = translators
         self.urls = SiteUrls(site.info.base_url)
         self.outputs: list[Output] = []
+        self.languages: dict[str, tuple[Callable[..., str], Callable[..., str]]] = {}
+
+    def language(self, lang: str) -> tuple[Callable[..., str], Callable[..., str]]:
+        """t() and format_date() for pages in `lang`, made once per language."""
+        if lang not in self.languages:
+            self.languages[lang] = (
+                self.translators(lang),
+                lambda value, format="long": format_date(value, lang, format),
+            )
+        return self.languages[lang]
 
     def page(self, names: list[str], page_kind: str, path: str, title: str, description: str = "", *,
              lang: str | None = None, canonical: str | None = None, **context: Any) -> None:
@@ -108,12 +118,13 @@ class Renderer:
             linked_data=page_data(page_kind, title, description, canonical, lang, info, self.urls,
                                   story=story, stories=context.get("stories", ())),
         )
+        t, dates = self.language(lang)
         variables = dict(
             site=info,
             meta=meta,
-            t=self.translators(lang),
+            t=t,
             url=self.urls.url,
-            format_date=lambda value, format="long": format_date(value, lang, format),
+            format_date=dates,
             generator=f"storysite {__version__}",
             **context,
         )

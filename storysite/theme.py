@@ -70,13 +70,35 @@ def make_environment(config: Config, chain: tuple[ThemeLayer, ...]) -> Environme
     loaders += [jinja2.FileSystemLoader(layer.folder / "templates") for layer in chain]
     loaders.append(jinja2.PrefixLoader({layer.name: jinja2.FileSystemLoader(layer.folder / "templates") for layer in chain}))
     return jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
+        loader=_RememberMissing(jinja2.ChoiceLoader(loaders)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # Each build makes its own environment, and no template changes while it lives.
+        auto_reload=False,
     )
+
+
+class _RememberMissing(jinja2.BaseLoader):
+    """Looks for a missing template once: most-specific-first choice asks for many that no theme has."""
+
+    def __init__(self, loader: jinja2.BaseLoader) -> None:
+        self.loader = loader
+        self.missing: set[str] = set()
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
+        if template in self.missing:
+            raise jinja2.TemplateNotFound(template)
+        try:
+            return self.loader.get_source(environment, template)
+        except jinja2.TemplateNotFound:
+            self.missing.add(template)
+            raise
+
+    def list_templates(self) -> list[str]:
+        return self.loader.list_templates()
 
 
 def load_strings(config: Config, chain: tuple[ThemeLayer, ...]) -> dict[str, dict[str, str]]:

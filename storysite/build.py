@@ -71,7 +71,7 @@ def build_site(config: Config, stages: Stages | None = None, cache: BuildCache |
         env = make_environment(config, chain)
         strings = load_strings(config, chain)
         related = related_links(site.stories, relations, config.related.weights, partial(translator, strings))
-        rendered = render_site(site, related, env, partial(translator, strings), config.paginate, advance)
+        rendered = render_site(site, related, env, partial(translator, strings), config.paginate, advance, config.jobs)
     with stages.stage("feeds") as advance:
         feeds = render_feeds(site, config.feeds, translator(strings, config.language))
         advance(len(feeds))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 def shown_path(path: Path, root: Path) -> str:
@@ -36,6 +37,10 @@ class ContentError(StorysiteError):
     def __init__(self, problems: list[Problem] | Problem) -> None:
         self.problems = [problems] if isinstance(problems, Problem) else list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its problems when it crosses from a worker process.
+        return type(self), (self.problems,)
 
 
 class ConfigError(ContentError):

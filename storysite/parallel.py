@@ -95,10 +95,46 @@ def _run_chunk(function: Callable[[T], R], chunk: Sequence[T]) -> list[R]:
     return [function(item) for item in chunk]
 
 
+_forked: Callable[[int], Any] | None = None
+"""The function fork_map's workers call: set before they start, so each inherits it."""
+
+
+def fork_map(function: Callable[[int], R], count: int, jobs: int, advance: Advance = no_progress) -> list[R]:
+    """[function(0), ..., function(count - 1)], on up to `jobs` forked processes (0: one per core).
+
+    The workers inherit `function` and all it reaches, so nothing is pickled on the way in and it
+    may be a closure; only results travel back. Where forking is not safe, it all runs here.
+    """
+    global _forked
+    workers = worker_count(jobs, count)
+    if workers == 1 or not _can_fork():
+        return _serial_map(function, range(count), advance)
+    _forked = function
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as executor:
+            results: list[R] = []
+            chunks = [range(start, min(start + CHUNK, count)) for start in range(0, count, CHUNK)]
+            for chunk_results in executor.map(_run_forked, chunks):
+                results += chunk_results
+                advance(len(chunk_results))
+            return results
+    finally:
+        _forked = None
+
+
+def _run_forked(indexes: range) -> list[Any]:
+    assert _forked is not None
+    return [_forked(index) for index in indexes]
+
+
+def _can_fork() -> bool:
+    # Forking a process that runs other threads (the dev server's watcher) can deadlock a child.
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
 def _context() -> multiprocessing.context.BaseContext:
-    # fork starts workers fastest, but forking a process that runs other threads (the dev server's
-    # watcher) can deadlock a child; then workers come from a clean server process instead.
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
+    # fork starts workers fastest; where it is not safe, workers come from a clean server process.
+    if _can_fork():
         return multiprocessing.get_context("fork")
+    methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")

@@ -7,6 +7,7 @@ import logging
 import xml.etree.ElementTree as etree
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from itertools import groupby
 from pathlib import Path
 from typing import Any, Callable
@@ -15,6 +16,7 @@ from . import __version__
 from .dates import format_date
 from .linked_data import last_changed, page_data, story_image
 from .model import RelatedLink, Site, Story
+from .parallel import fork_map
 from .stages import Advance, no_progress
 from .theme import Environment, render_template
 from .urls import ARCHIVE_PATH, MAP_PATH, NOT_FOUND_PATH, SiteUrls, home_path, output_file, terms_path
@@ -75,14 +77,12 @@ class Renderer:
         site: Site,
         env: Environment,
         translators: Callable[[str], Callable[..., str]],
-        advance: Advance = no_progress,
     ) -> None:
-        self.advance = advance
         self.site = site
         self.env = env
         self.translators = translators
         self.urls = SiteUrls(site.info.base_url)
-        self.outputs: list[Output] = []
+        self.planned: list[Callable[[], Output]] = []
         self.languages: dict[str, tuple[Callable[..., str], Callable[..., str]]] = {}
 
     def language(self, lang: str) -> tuple[Callable[..., str], Callable[..., str]]:
@@ -96,7 +96,16 @@ class Renderer:
 
     def page(self, names: list[str], page_kind: str, path: str, title: str, description: str = "", *,
              lang: str | None = None, canonical: str | None = None, **context: Any) -> None:
-        """Render one page from the first template of `names` that exists."""
+        """Plan one page, to be rendered from the first template of `names` that exists."""
+        self.planned.append(partial(self.render, names, page_kind, path, title, description, lang=lang, canonical=canonical, **context))
+
+    def render_all(self, jobs: int, advance: Advance) -> list[Output]:
+        """Every planned page, in order, on up to `jobs` processes."""
+        return fork_map(lambda index: self.planned[index](), len(self.planned), jobs, advance)
+
+    def render(self, names: list[str], page_kind: str, path: str, title: str, description: str = "", *,
+               lang: str | None = None, canonical: str | None = None, **context: Any) -> Output:
+        """One page from the first template of `names` that exists."""
         info = self.site.info
         lang = lang or info.language
         description = description or info.description
@@ -129,8 +138,7 @@ class Renderer:
             **context,
         )
         template_name, html = render_template(self.env, names, variables)
-        self.outputs.append(Output(output_file(path), html.encode("utf-8"), None, f"template {template_name} for {page_kind} '{title}'"))
-        self.advance(1)
+        return Output(output_file(path), html.encode("utf-8"), None, f"template {template_name} for {page_kind} '{title}'")
 
 
 def render_site(
@@ -140,9 +148,10 @@ def render_site(
     translators: Callable[[str], Callable[..., str]],
     per_page: int,
     advance: Advance = no_progress,
+    jobs: int = 1,
 ) -> list[Output]:
-    """Every HTML page, the sitemap and robots.txt of the site."""
-    r = Renderer(site, env, translators, advance)
+    """Every HTML page, the sitemap and robots.txt of the site; a large site on up to `jobs` processes."""
+    r = Renderer(site, env, translators)
     info = site.info
     pages_of = [site.stories[i : i + per_page] for i in range(0, len(site.stories), per_page)] or [()]
     for number, stories in enumerate(pages_of, start=1):
@@ -179,13 +188,14 @@ def render_site(
     years = tuple((year, tuple(group)) for year, group in groupby(site.stories, key=lambda s: s.date.year))
     r.page(["archive.html"], "archive", ARCHIVE_PATH, t("archive"), years=years)
     r.page(["404.html"], "404", NOT_FOUND_PATH, t("not_found_title"))
+    outputs = r.render_all(jobs, advance)
     if r.urls.origin:
-        r.outputs.append(_sitemap(site, r.urls))
+        outputs.append(_sitemap(site, r.urls))
     else:
         log.info("no sitemap.xml: it needs absolute URLs, so set base_url to the site's full address")
-    r.outputs.append(Output("robots.txt", _robots(r.urls).encode(), None, "robots.txt"))
-    r.outputs.append(Output(".nojekyll", b"", None, ".nojekyll (GitHub Pages: publish as it is)"))
-    return r.outputs
+    outputs.append(Output("robots.txt", _robots(r.urls).encode(), None, "robots.txt"))
+    outputs.append(Output(".nojekyll", b"", None, ".nojekyll (GitHub Pages: publish as it is)"))
+    return outputs
 
 
 def cname_outputs(cname: str) -> list[Output]:

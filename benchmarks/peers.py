@@ -6,7 +6,7 @@ content) and Pelican (with its related-posts plugin), each with a minimal compar
 
 For each corpus size it times, for every tool, a cold build (no output, no cache), a rebuild with
 nothing changed and a rebuild after one story was edited: wall and CPU seconds (the tool and every
-process it waited for), peak memory (the resident memory of the tool's whole process tree, sampled)
+process it waited for), peak memory (of the tool's whole process tree, sampled every 50 ms)
 and the HTML files made. Then it prints storysite's time as a ratio of each peer's. All figures come
 from one run; with --repeat, each is the median, the tools taking turns so that they share the
 machine's noise alike. Run it with the Python of storysite's own virtual environment.
@@ -129,7 +129,7 @@ def _pelican_text(story: Synthetic) -> str:
 
 
 def measure(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, float]:
-    """Run a build; its wall seconds, CPU seconds and peak resident memory (MB) of its process tree."""
+    """Run a build; its wall seconds, CPU seconds and peak memory (MB) of its process tree."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = [0]
@@ -137,7 +137,7 @@ def measure(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, 
 
     def sample() -> None:
         while not done.wait(0.05):
-            peak[0] = max(peak[0], _tree_rss(process.pid))
+            peak[0] = max(peak[0], _tree_memory(process.pid))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -149,12 +149,12 @@ def measure(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, 
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {process.returncode}:\n{stderr.decode(errors='replace')[-2000:]}")
-    peak_bytes = max(peak[0], usage.ru_maxrss * 1024)
-    return wall, usage.ru_utime + usage.ru_stime, peak_bytes / 1e6
+    return wall, usage.ru_utime + usage.ru_stime, peak[0] / 1e6
 
 
-def _tree_rss(root_pid: int) -> int:
-    """Resident bytes of a process and all its descendants, now."""
+def _tree_memory(root_pid: int) -> int:
+    """Memory of a process and all its descendants, now: proportional set size (a page shared by
+    forked workers counts once, split among them), or resident size where the kernel has no PSS."""
     children: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -166,12 +166,22 @@ def _tree_rss(root_pid: int) -> int:
     total, stack = 0, [root_pid]
     while stack:
         pid = stack.pop()
-        try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE
-        except (OSError, IndexError, ValueError):
-            pass
+        total += _process_memory(pid)
         stack += children.get(pid, [])
     return total
+
+
+def _process_memory(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def run_scenarios(tool: Tool, site: Path, edited: Synthetic, turn: int) -> dict[str, Run]:

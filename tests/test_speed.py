@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -116,9 +117,26 @@ class _CountingPool(parallel.ProcessPoolExecutor):
 
 @pytest.fixture
 def counting_pool(monkeypatch: pytest.MonkeyPatch) -> type[_CountingPool]:
+    """Counts worker pools; and lets this process fork although other tests' servers run threads in it."""
     _CountingPool.started = 0
     monkeypatch.setattr(parallel, "ProcessPoolExecutor", _CountingPool)
+    monkeypatch.setattr(parallel, "_can_fork", lambda: True)
     return _CountingPool
+
+
+def test_no_forking_while_other_threads_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    _CountingPool.started = 0
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", _CountingPool)
+    stop = threading.Event()
+    watcher = threading.Thread(target=stop.wait)
+    watcher.start()
+    try:
+        assert not parallel._can_fork()
+        assert parallel.fork_map(lambda index: index * index, 500, 2) == [index * index for index in range(500)]
+    finally:
+        stop.set()
+        watcher.join()
+    assert _CountingPool.started == 0
 
 
 def test_parallel_build_is_byte_identical_to_serial(scratch_site, tmp_path: Path, counting_pool) -> None:

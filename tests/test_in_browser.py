@@ -6,6 +6,8 @@ size, in light and dark colour schemes, with and without JavaScript, and checked
 
 from __future__ import annotations
 
+import json
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +16,10 @@ from urllib.parse import urlsplit
 
 import markdown
 import pytest
+import yaml
 
 from . import tools
-from .conftest import THEMES, serve_site
+from .conftest import REPO, THEMES, serve_site
 from .test_demo_site import BASE_PATH, SourceStory, lxml_html, published, site_config
 
 pytestmark = pytest.mark.browser
@@ -194,6 +197,74 @@ def test_a_story_reads_with_javascript_disabled(demo: ServedDemo, open_page: Cal
     assert seen.page.locator("main h1").is_visible()
     assert paragraphs, "the story has no paragraphs to read"
     assert [p for p in paragraphs if p not in shown] == []
+
+
+FEED_ROOTS = {"application/rss+xml": "rss", "application/atom+xml": "{http://www.w3.org/2005/Atom}feed"}
+JSON_FEED = "application/feed+json"
+
+
+def same_site_links(page: Any) -> list[dict[str, str]]:
+    """Every a[href] and link[href] of the page that leads elsewhere on its host: href (no fragment), rel, type."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll("a[href]:not([href^='#']), link[href]")]
+               .map(e => ({url: new URL(e.href, location.href), rel: e.getAttribute("rel") || "", type: e.getAttribute("type") || ""}))
+               .filter(l => l.url.origin === location.origin)
+               .map(l => ({href: l.url.href.split("#")[0], rel: l.rel, type: l.type}))"""
+    )
+
+
+def is_feed_of_type(body: bytes, media_type: str) -> bool:
+    """True when a file is the kind of feed its link's type says."""
+    if media_type == JSON_FEED:
+        return str(json.loads(body).get("version", "")).startswith("https://jsonfeed.org/version/")
+    return ET.fromstring(body).tag == FEED_ROOTS[media_type]
+
+
+@pytest.mark.parametrize("reader_page", PAGES, ids=lambda p: p.name)
+def test_every_link_on_a_reader_page_answers_and_feed_links_lead_to_feeds(demo: ServedDemo, open_page: Callable[..., Visit],
+                                                                          reader_page: ReaderPage) -> None:
+    seen = open_page(demo.url + reader_page.path, reader_page.status)
+    links = same_site_links(seen.page)
+    broken, not_feeds = [], []
+    for href in sorted({link["href"] for link in links}):
+        response = seen.page.request.get(href)
+        if response.status != 200:
+            broken.append(f"{response.status} {href}")
+    feeds = {(link["href"], link["type"]) for link in links if link["type"] in {*FEED_ROOTS, JSON_FEED}}
+    for href, media_type in sorted(feeds):
+        if not is_feed_of_type(seen.page.request.get(href).body(), media_type):
+            not_feeds.append(f"{href} is not {media_type}")
+
+    assert broken == []
+    assert not_feeds == []
+    alternates = [link for link in links if link["rel"] == "alternate"]
+    assert alternates, "no feed to discover"
+    if reader_page.name in ("niche", "audience"):
+        own = [href for href, _ in feeds if f"/{reader_page.path}" in href]
+        assert own, f"the {reader_page.name} page offers no feed of its own"
+
+
+def test_the_story_page_offers_related_stories_with_their_reasons(demo: ServedDemo, open_page: Callable[..., Visit]) -> None:
+    story = story_with_most_media()
+    seen = open_page(demo.url + f"stories/{story.slug}/", viewport=VIEWPORTS["phone"])
+    heading = ui_strings()["related_stories"]
+    section = seen.page.locator("main section", has=seen.page.get_by_role("heading", name=heading, exact=True))
+    entries = section.locator("li")
+    story_urls = {demo.url + f"stories/{s.slug}/" for s in published()} - {seen.page.url}
+
+    assert section.count() == 1 and section.is_visible()
+    assert entries.count() >= 1
+    for index in range(entries.count()):
+        entry = entries.nth(index)
+        link = entry.locator("a").first
+        assert link.evaluate("a => a.href") in story_urls
+        reasons = entry.inner_text().replace(link.inner_text(), "").strip()
+        assert reasons, f"no reasons given for {link.inner_text()}"
+
+
+def ui_strings() -> dict[str, str]:
+    """The default theme's English UI strings (the magazine keeps these)."""
+    return yaml.safe_load((REPO / "themes" / "default" / "i18n" / "en.yaml").read_text(encoding="utf-8"))
 
 
 # --- accessibility ----------------------------------------------------------------------------------

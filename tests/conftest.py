@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import sys
 import textwrap
 import threading
 from collections.abc import Iterator
@@ -115,6 +116,13 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
             self.wfile.write(body)
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A browser that closes a page while files are still coming is no error of the site's.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 @contextlib.contextmanager
 def serve_site(site: Path, base_path: str) -> Iterator[str]:
     """Serve a built site on 127.0.0.1 under `base_path` ("/repo/"); yields "http://127.0.0.1:PORT/repo/"."""
@@ -123,7 +131,7 @@ def serve_site(site: Path, base_path: str) -> Iterator[str]:
     if not (www / base_path.strip("/")).exists():
         (www / base_path.strip("/")).symlink_to(site, target_is_directory=True)
     handler = type("Handler", (_QuietHandler,), {"not_found_page": site / "404.html", "base_path": base_path})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(www)))
+    server = _Server(("127.0.0.1", 0), functools.partial(handler, directory=str(www)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

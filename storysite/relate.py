@@ -6,8 +6,8 @@ and recency (halves every `recency_days` days b is older than the newest story).
 plain data in, ranked lists out.
 
 No loop over all pairs: an inverted index over each story's strongest terms and over its
-niche+tag and niche+audience pairs, with capped posting lists, names a few dozen candidates per
-story; only those are scored exactly. The cost grows with the number of stories, not its square.
+niche+tag and niche+audience pairs, with capped posting lists, names the ten or so stories that
+share the most of them; only those are scored exactly. The cost grows with the number of stories, not its square.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, islice
 from operator import itemgetter
 
 from .config import RELATED_COMPONENTS, Config, RelatedConfig
@@ -146,20 +146,24 @@ class Scorer:
 
     def components(self, a: Item, b: Item) -> dict[str, float]:
         """The value of each component with a weight above 0, for b as related to a."""
-        values = {
-            "niche": lambda: 1.0 if a.niche == b.niche else 0.0,
-            "audience": lambda: _jaccard(a.audiences, b.audiences),
-            "tags": lambda: _jaccard(a.tags, b.tags),
-            "text": lambda: cosine(a.vector, b.vector),
-            "recency": lambda: _recency(b, self.newest_day, self.half_life),
-        }
-        return {name: value() for name, value in values.items() if getattr(self, name)}
+        values = {}
+        if self.niche:
+            values["niche"] = 1.0 if a.niche == b.niche else 0.0
+        if self.audience:
+            values["audience"] = _jaccard(a.audiences, b.audiences)
+        if self.tags:
+            values["tags"] = _jaccard(a.tags, b.tags)
+        if self.text:
+            values["text"] = cosine(a.vector, b.vector)
+        if self.recency:
+            values["recency"] = _recency(b, self.newest_day, self.half_life)
+        return values
 
-    def relation(self, a: Item, b: Item, pinned: bool = False) -> Relation:
-        """b as related to a, explained."""
+    def relation(self, a: Item, b: Item, score: float | None = None, pinned: bool = False) -> Relation:
+        """b as related to a, explained (`score`, when the caller has it already, saves work)."""
         return Relation(
             slug=b.slug,
-            score=self.score(a, b),
+            score=self.score(a, b) if score is None else score,
             components=self.components(a, b),
             pinned=pinned,
             shared_audiences=tuple(sorted(a.audiences & b.audiences)),
@@ -198,7 +202,8 @@ def score_all(items: Sequence[Item], settings: RelatedConfig, only: Collection[s
         scored.sort(key=lambda pair: (-round(pair[0], 9), -pair[1].day, pair[1].slug))
         shown = scored[: max(0, settings.count - len(pinned))]
         related[item.slug] = tuple(
-            [scorer.relation(item, p, pinned=True) for p in pinned] + [scorer.relation(item, other) for _, other in shown]
+            [scorer.relation(item, p, pinned=True) for p in pinned]
+            + [scorer.relation(item, other, value) for value, other in shown]
         )
     return related
 
@@ -210,22 +215,21 @@ class _CandidateIndex:
         self.items = items
         self.use_text = bool(weights.get("text"))
         self.use_meta = bool(weights.get("niche") or weights.get("audience") or weights.get("tags"))
+        self.keys = [self._text_keys(item) + self._meta_keys(item) for item in items]
         ranked: dict[str, list[tuple[float, int]]] = defaultdict(list)
         for position, item in enumerate(items):
             if not item.target:
                 continue
-            for key in self._text_keys(item):
-                ranked[key].append((item.vector[key], -position))
-            for key in self._meta_keys(item):
-                ranked[key].append((float(item.day), -position))
-        # The strongest (for terms) or newest (for metadata) stories of each key; ties by position.
+            for key in self.keys[position]:
+                # Terms list their strongest stories, metadata pairs their newest.
+                ranked[key].append((item.vector[key] if key in item.vector else float(item.day), -position))
         self.postings = {
             key: [-position for _, position in sorted(entries, reverse=True)[:POSTING_CAP]]
             for key, entries in ranked.items()
         }
 
     def _text_keys(self, item: Item) -> list[str]:
-        return list(item.vector)[:INDEX_TERMS] if self.use_text else []
+        return list(islice(item.vector, INDEX_TERMS)) if self.use_text else []
 
     def _meta_keys(self, item: Item) -> list[str]:
         if not self.use_meta:
@@ -235,9 +239,8 @@ class _CandidateIndex:
 
     def candidates(self, position: int) -> list[Item]:
         """Up to CANDIDATES stories sharing the most index keys with the story at `position`."""
-        item = self.items[position]
-        keys = self._text_keys(item) + self._meta_keys(item)
-        counts = Counter(chain.from_iterable(self.postings.get(key, ()) for key in keys))
+        postings = self.postings
+        counts = Counter(chain.from_iterable(postings[key] for key in self.keys[position] if key in postings))
         counts.pop(position, None)
         # Most shared keys first; a stable sort keeps equals in posting order, so output is reproducible.
         best = sorted(counts.items(), key=itemgetter(1), reverse=True)[:CANDIDATES]

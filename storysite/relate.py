@@ -107,15 +107,14 @@ def _pin_warnings(stories: Sequence[Story], targets: set[str]) -> list[Problem]:
     problems = []
     for story in stories:
         for slug in story.related_slugs:
-            if slug not in targets:
-                problems.append(
-                    Problem(
-                        story.shown,
-                        story.lines.get("related"),
-                        f"related story '{slug}' is not a published story",
-                        "use the slug of a story that is not a draft or dated in the future",
-                    )
-                )
+            if slug == story.slug:
+                message, hint = "a story cannot be related to itself", "remove it from 'related'"
+            elif slug not in targets:
+                message = f"related story '{slug}' is not a published story"
+                hint = "use the slug of a story that is not a draft or dated in the future"
+            else:
+                continue
+            problems.append(Problem(story.shown, story.lines.get("related"), message, hint))
     return problems
 
 

@@ -15,6 +15,7 @@ from .dates import build_time
 from .errors import ContentError, Problem
 from .feeds import render_feeds
 from .model import Story
+from .parallel import fork_map
 from .parse import parse_sources
 from .relate import relate_stories, related_links, story_terms
 from .render import cname_outputs, planned_pages, render_site
@@ -62,7 +63,7 @@ def build_site(config: Config, stages: Stages | None = None, cache: BuildCache |
     for warning in warnings:
         log.warning("%s", warning)
     with stages.stage("relate", len(site.stories)):
-        relations = relate_stories(site.stories, config, site.built_at, cached_text_terms(site.stories, cache))
+        relations = relate_stories(site.stories, config, site.built_at, cached_text_terms(site.stories, cache, config.jobs))
     for warning in relations.warnings:
         log.warning("%s", warning)
     if config.strict and relations.warnings:
@@ -90,17 +91,24 @@ def build_site(config: Config, stages: Stages | None = None, cache: BuildCache |
     )
 
 
-def cached_text_terms(stories: Sequence[Story], cache: BuildCache) -> dict[str, TextTerms]:
-    """Each story's term counts for text similarity, from the build cache when it has them."""
+def cached_text_terms(stories: Sequence[Story], cache: BuildCache, jobs: int = 1) -> dict[str, TextTerms]:
+    """Each story's term counts for text similarity, from the build cache when it has them.
+
+    Those it lacks are worked out on up to `jobs` processes and stored.
+    """
     if not cache.enabled:
         return {}
     cache.namespace("text-terms", version_scope(TEXT_ANALYSIS))
     terms = {}
+    missing = []
     for story in stories:
         key = content_key(story.title, story.summary, story.content)
         found = cache.get("text-terms", key)
-        if not isinstance(found, dict):
-            found = story_terms(story)
-            cache.put("text-terms", key, found)
+        if isinstance(found, dict):
+            terms[story.slug] = found
+        else:
+            missing.append((story, key))
+    for (story, key), found in zip(missing, fork_map(lambda i: story_terms(missing[i][0]), len(missing), jobs)):
+        cache.put("text-terms", key, found)
         terms[story.slug] = found
     return terms

@@ -22,6 +22,7 @@ from operator import itemgetter
 from .config import RELATED_COMPONENTS, Config, RelatedConfig
 from .errors import Problem
 from .model import RelatedLink, Story
+from .parallel import fork_map
 from .textvec import TextTerms, Vector, cosine, html_text, text_terms, tfidf_vectors
 
 INDEX_TERMS = 16
@@ -85,7 +86,9 @@ def relate_stories(
 ) -> Relations:
     """Related stories for each story (or those in `only`); `terms` by slug skips tokenising those."""
     known = terms or {}
-    all_terms = [known[s.slug] if s.slug in known else story_terms(s) for s in stories]
+    missing = [story for story in stories if story.slug not in known]
+    computed = dict(zip((story.slug for story in missing), fork_map(lambda i: story_terms(missing[i]), len(missing), config.jobs)))
+    all_terms = [known.get(story.slug) or computed[story.slug] for story in stories]
     items = [
         Item(
             slug=story.slug,
@@ -99,7 +102,7 @@ def relate_stories(
         )
         for story, vector in zip(stories, tfidf_vectors(all_terms))
     ]
-    by_slug = score_all(items, config.related, only)
+    by_slug = score_all(items, config.related, only, config.jobs)
     return Relations(by_slug, tuple(_pin_warnings(stories, {i.slug for i in items if i.target})))
 
 
@@ -181,16 +184,21 @@ def _recency(b: Item, newest_day: int, half_life: int) -> float:
     return float(0.5 ** (max(0, newest_day - b.day) / half_life))
 
 
-def score_all(items: Sequence[Item], settings: RelatedConfig, only: Collection[str] | None = None) -> dict[str, tuple[Relation, ...]]:
-    """Ranked relations of every item (or those in `only`): pinned first, then by score, date, slug."""
+def score_all(
+    items: Sequence[Item], settings: RelatedConfig, only: Collection[str] | None = None, jobs: int = 1
+) -> dict[str, tuple[Relation, ...]]:
+    """Ranked relations of every item (or those in `only`): pinned first, then by score, date, slug.
+
+    A large site is scored on up to `jobs` processes (0: one per core); the result is the same.
+    """
     index = _CandidateIndex(items, settings.weights)
     by_slug = {item.slug: item for item in items}
     scorer = Scorer(settings, max((item.day for item in items if item.target), default=0))
     threshold, score = settings.threshold, scorer.score
-    related: dict[str, tuple[Relation, ...]] = {}
-    for position, item in enumerate(items):
-        if only is not None and item.slug not in only:
-            continue
+    positions = [position for position, item in enumerate(items) if only is None or item.slug in only]
+
+    def ranked(position: int) -> tuple[Relation, ...]:
+        item = items[position]
         pinned = [by_slug[s] for s in dict.fromkeys(item.pinned) if s in by_slug and by_slug[s].target and s != item.slug]
         taken = {p.slug for p in pinned}
         scored = [
@@ -200,11 +208,13 @@ def score_all(items: Sequence[Item], settings: RelatedConfig, only: Collection[s
         ]
         scored.sort(key=lambda pair: (-round(pair[0], 9), -pair[1].day, pair[1].slug))
         shown = scored[: max(0, settings.count - len(pinned))]
-        related[item.slug] = tuple(
+        return tuple(
             [scorer.relation(item, p, pinned=True) for p in pinned]
             + [scorer.relation(item, other, value) for value, other in shown]
         )
-    return related
+
+    ranks = fork_map(lambda k: ranked(positions[k]), len(positions), jobs)
+    return {items[position].slug: rank for position, rank in zip(positions, ranks)}
 
 
 class _CandidateIndex:

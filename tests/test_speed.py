@@ -144,7 +144,7 @@ def test_parallel_build_is_byte_identical_to_serial(scratch_site, tmp_path: Path
     build(site, jobs=1, output_dir=tmp_path / "serial")
     assert counting_pool.started == 0
     build(site, jobs=2, output_dir=tmp_path / "parallel")
-    assert counting_pool.started == 2, "parse and render each ran on workers"
+    assert counting_pool.started >= 2, "parse and render (at least) ran on workers"
     serial, parallel_out = _tree_bytes(tmp_path / "serial"), _tree_bytes(tmp_path / "parallel")
     assert len(serial) > parallel.MIN_ITEMS
     assert serial == parallel_out
@@ -155,7 +155,7 @@ def test_demo_site_parallel_is_byte_identical(tmp_path: Path, counting_pool, mon
     monkeypatch.setattr(parallel, "CHUNK", 3)
     build(REPO, jobs=1, output_dir=tmp_path / "serial")
     build(REPO, jobs=2, output_dir=tmp_path / "parallel")
-    assert counting_pool.started == 2
+    assert counting_pool.started >= 2
     assert _tree_bytes(tmp_path / "serial") == _tree_bytes(tmp_path / "parallel")
 
 
@@ -208,7 +208,7 @@ def test_demo_site_cold_parallel_and_cached_builds_are_byte_identical(
         result = CliRunner().invoke(main, ["build", "-s", str(site), "--out", str(tmp_path / name), *options])
         assert result.exit_code == 0, result.output
         outputs[name] = _tree_bytes(tmp_path / name)
-    assert counting_pool.started == 4, "the --jobs 2 builds parse and render on workers"
+    assert counting_pool.started >= 4, "the --jobs 2 builds parse and render (at least) on workers"
     assert (site / ".storysite-cache").is_dir()
     assert len(outputs["cold"]) > 50
     assert all(files == outputs["cold"] for files in outputs.values())
@@ -221,7 +221,7 @@ def test_a_template_error_on_a_worker_is_reported_like_a_serial_one(scratch_site
     files["templates/story.html"] = '{% extends "default/story.html" %}{% block content %}{{ story.no_such_field }}{% endblock %}\n'
     site = scratch_site(files)
     messages = [_problems(site, jobs) for jobs in (1, 2)]
-    assert counting_pool.started == 2
+    assert counting_pool.started >= 2
     assert messages[0] == messages[1]
     assert "story.html:1: template error:" in messages[0][0]
     assert "no_such_field" in messages[0][0]

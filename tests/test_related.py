@@ -244,7 +244,7 @@ def test_reasons_follow_the_story_language(scratch_site) -> None:
     files["content/stories/batik-two.md"] = story("Batik dua", niche="making", audience="founders", body=BATIK, lang="id")
     config, _ = build(scratch_site(files))
     assert related_of(config.output_dir, "batik-two") == [
-        ("/stories/batik-one/", "isi yang mirip · niche yang sama · juga untuk First-time founders")
+        ("/stories/batik-one/", "isi yang mirip · ceruk yang sama · juga untuk First-time founders")
     ]
 
 

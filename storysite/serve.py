@@ -101,11 +101,14 @@ class LiveSite:
         self.version = 0
         """Changes whenever open pages should reload (a rebuild that changed files, an error, a fix)."""
         self.closing = False
+        self.last_build: BuildResult | None = None
+        """The last build that succeeded (its stage times say where a rebuild spends its time)."""
         self._changed = threading.Condition()
 
     def built(self, result: BuildResult) -> None:
         """A rebuild succeeded: clear any error; reload tabs when a file changed."""
         with self._changed:
+            self.last_build = result
             if result.written or self.error is not None:
                 self.version += 1
                 self._changed.notify_all()

@@ -72,5 +72,7 @@ def render_markdown(text: str) -> Rendered:
     """Convert one Markdown body; the same text always gives the same result."""
     md = _converter()
     md.reset()
+    # Markdown skips its tree processors for a blank body: start from nothing, not the last body's facts.
+    md.first_paragraph, md.word_count = "", 0
     html = md.convert(text)
     return Rendered(html, md.first_paragraph, md.word_count)

@@ -11,7 +11,7 @@ from storysite.config import load_config
 from storysite.dates import format_date, to_datetime
 from storysite.errors import ConfigError
 from storysite.links import rewrite_links
-from storysite.markup import render_markdown
+from storysite.markup import Rendered, render_markdown
 from storysite.model import reading_minutes
 from storysite.urls import SiteUrls, output_file, safe_site_path, slugify
 
@@ -138,3 +138,9 @@ def test_command_line_options_are_checked_like_the_file(tmp_path: Path) -> None:
         load_config(tmp_path, base_url="example.org")
     config = load_config(tmp_path, base_url="https://u.github.io/repo", output_dir=tmp_path / "public", drafts=True)
     assert (config.base_url, config.output_dir, config.drafts) == ("https://u.github.io/repo/", tmp_path / "public", True)
+
+
+def test_a_blank_body_has_no_summary_or_words_of_its_own() -> None:
+    render_markdown("A paragraph of some other story.")
+    for blank in ("", "  \n\n"):
+        assert render_markdown(blank) == Rendered("", "", 0)

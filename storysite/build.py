@@ -14,6 +14,7 @@ from .config import Config
 from .dates import build_time
 from .errors import ContentError, Problem
 from .feeds import render_feeds
+from .incremental import Reuse
 from .model import Story
 from .parallel import fork_map
 from .parse import parse_sources
@@ -43,10 +44,13 @@ class BuildResult:
     """Output files that were new or changed (the others were left as they were)."""
 
 
-def build_site(config: Config, stages: Stages | None = None, cache: BuildCache | None = None) -> BuildResult:
+def build_site(
+    config: Config, stages: Stages | None = None, cache: BuildCache | None = None, reuse: Reuse | None = None
+) -> BuildResult:
     """Build the whole site into config.output_dir; on any error the previous output stays as it was.
 
-    With a build cache, Markdown already converted in an earlier build is taken from it.
+    With a build cache, Markdown already converted in an earlier build is taken from it. The
+    preview passes `reuse`, which skips reading unchanged files and rendering unchanged pages.
     """
     started = time.perf_counter()
     stages = stages or Stages()
@@ -57,7 +61,10 @@ def build_site(config: Config, stages: Stages | None = None, cache: BuildCache |
         sources = discover(config.content_dir)
         advance(len(sources.stories) + len(sources.pages) + len(sources.static))
     with stages.stage("parse", len(sources.stories) + len(sources.pages)) as advance:
-        stories, pages = parse_sources(sources, config, advance, cache)
+        if reuse is None:
+            stories, pages = parse_sources(sources, config, advance, cache)
+        else:
+            stories, pages = reuse.parsed.parse(sources, lambda changed: parse_sources(changed, config, advance, cache))
     with stages.stage("assemble", len(stories) + len(pages)):
         site, warnings = assemble_site(config, sources, stories, pages, build_time())
     for warning in warnings:
@@ -72,7 +79,10 @@ def build_site(config: Config, stages: Stages | None = None, cache: BuildCache |
         env = make_environment(config, chain)
         strings = load_strings(config, chain)
         related = related_links(site.stories, relations, config.related.weights, partial(translator, strings))
-        rendered = render_site(site, related, env, partial(translator, strings), config.paginate, advance, config.jobs)
+        if reuse is not None:
+            reuse.pages.start(site, config.output_dir, env)
+        memo = reuse.pages if reuse is not None else None
+        rendered = render_site(site, related, env, partial(translator, strings), config.paginate, advance, config.jobs, memo)
     with stages.stage("feeds") as advance:
         feeds = render_feeds(site, config.feeds, translator(strings, config.language))
         advance(len(feeds))
@@ -83,6 +93,8 @@ def build_site(config: Config, stages: Stages | None = None, cache: BuildCache |
         )
         report = write_site(plan, config.output_dir)
         advance(len(plan))
+    if reuse is not None:
+        reuse.pages.finish()
     cache.forget_unused()
     cache.commit()
     return BuildResult(

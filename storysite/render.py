@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import partial
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import __version__
 from .dates import format_date
@@ -20,6 +20,9 @@ from .parallel import fork_map
 from .stages import Advance, no_progress
 from .theme import Environment, render_template
 from .urls import ARCHIVE_PATH, MAP_PATH, NOT_FOUND_PATH, SiteUrls, home_path, output_file, terms_path
+
+if TYPE_CHECKING:
+    from .incremental import PageMemo
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +80,9 @@ class Renderer:
         site: Site,
         env: Environment,
         translators: Callable[[str], Callable[..., str]],
+        memo: PageMemo | None = None,
     ) -> None:
+        self.memo = memo
         self.site = site
         self.env = env
         self.translators = translators
@@ -137,8 +142,25 @@ class Renderer:
             generator=f"storysite {__version__}",
             **context,
         )
+        if self.memo is not None:
+            return self._render_with_memo(self.memo, names, output_file(path), f"{page_kind} '{title}'", variables)
         template_name, html = render_template(self.env, names, variables)
         return Output(output_file(path), html.encode("utf-8"), None, f"template {template_name} for {page_kind} '{title}'")
+
+    def _render_with_memo(self, memo: PageMemo, names: list[str], target: str, what: str, variables: dict[str, Any]) -> Output:
+        """In the preview: keep a page whose inputs did not change, else render it and record its reads."""
+        kept = memo.kept_output(target, variables)
+        if kept is not None:
+            return kept
+        chosen: list[str] = []
+
+        def render() -> str:
+            template_name, html = render_template(self.env, names, variables)
+            chosen.append(template_name)
+            return html
+
+        html = memo.render(target, variables, f"template for {what}", render)
+        return Output(target, html.encode("utf-8"), None, f"template {chosen[0]} for {what}")
 
 
 def render_site(
@@ -149,9 +171,13 @@ def render_site(
     per_page: int,
     advance: Advance = no_progress,
     jobs: int = 1,
+    memo: PageMemo | None = None,
 ) -> list[Output]:
-    """Every HTML page, the sitemap and robots.txt of the site; a large site on up to `jobs` processes."""
-    r = Renderer(site, env, translators)
+    """Every HTML page, the sitemap and robots.txt of the site; a large site on up to `jobs` processes.
+
+    The preview passes a memo of pages; it renders in this process, where the memo can trace reads.
+    """
+    r = Renderer(site, env, translators, memo)
     info = site.info
     pages_of = [site.stories[i : i + per_page] for i in range(0, len(site.stories), per_page)] or [()]
     for number, stories in enumerate(pages_of, start=1):
@@ -188,7 +214,7 @@ def render_site(
     years = tuple((year, tuple(group)) for year, group in groupby(site.stories, key=lambda s: s.date.year))
     r.page(["archive.html"], "archive", ARCHIVE_PATH, t("archive"), years=years)
     r.page(["404.html"], "404", NOT_FOUND_PATH, t("not_found_title"))
-    outputs = r.render_all(jobs, advance)
+    outputs = r.render_all(1 if memo is not None else jobs, advance)
     if r.urls.origin:
         outputs.append(_sitemap(site, r.urls))
     else:

@@ -30,6 +30,8 @@ from .build import BuildResult, build_site
 from .cache import CACHE_DIR, BuildCache, open_cache
 from .config import CONFIG_FILE, Config, load_config
 from .errors import StorysiteError
+from .incremental import Reuse
+from .markup import render_markdown
 from .urls import NOT_FOUND_PATH, SiteUrls, safe_site_path
 
 log = logging.getLogger(__name__)
@@ -325,21 +327,29 @@ class Preview:
         self.config = config
         self.live = LiveSite(self.out_dir, SiteUrls(config.base_url).base_path)
         self._one_at_a_time = threading.Lock()
+        self.reuse = Reuse()
 
     def load_config(self) -> Config:
         """The site's config as the preview builds it: its own output folder, drafts and future as asked."""
         return load_config(self.root, output_dir=self.out_dir, drafts=self.options.drafts or None, future=self.options.future or None)
 
     def rebuild(self, changed: set[Path] | None = None) -> bool:
-        """Build once; on failure keep the last good site and show the error. True when it built."""
+        """Build once; on failure keep the last good site and show the error. True when it built.
+
+        `changed` are the saved paths: a save outside the content folder (templates, themes,
+        storysite.yaml) makes the build start afresh instead of reusing pages.
+        """
         with self._one_at_a_time:
+            content = self.config.content_dir
+            if changed is None or any(not path.is_relative_to(content) for path in changed):
+                self.reuse.forget()
             return self._rebuild()
 
     def _rebuild(self) -> bool:
         started = time.perf_counter()
         try:
             self.config = self.load_config()
-            result = build_site(self.config, cache=self.cache)
+            result = build_site(self.config, cache=self.cache, reuse=self.reuse)
         except StorysiteError as exc:
             log.error("%s", str(exc).replace("\n", "\nerror: "))
             self.live.failed(str(exc))
@@ -371,7 +381,9 @@ def serve_site(root: Path, options: ServeOptions, on_ready: Callable[[PreviewSer
         preview = Preview(root, options, cache)
         server = open_server(options.host, options.port, preview.live)
         watcher = SourceWatcher(
-            preview.watch_folders, [root / CONFIG_FILE], preview.rebuild, ignore=[root / CACHE_DIR, preview.config.output_dir]
+            preview.watch_folders, [root / CONFIG_FILE], preview.rebuild, ignore=[root / CACHE_DIR, preview.config.output_dir],
+            # Each thread has its own Markdown converter: make the rebuild thread's before the first save.
+            on_start=lambda: render_markdown(""),
         )
         try:
             watcher.start()

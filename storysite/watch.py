@@ -55,6 +55,7 @@ class SourceWatcher:
         on_change: Callable[[set[Path]], object],
         ignore: Iterable[Path] = (),
         quiet: float = 0.05,
+        on_start: Callable[[], object] | None = None,
     ) -> None:
         self.folders = folders
         """Called again after every burst, so a folder created later (templates/) is watched too."""
@@ -63,6 +64,8 @@ class SourceWatcher:
         self.ignore = tuple(path.resolve() for path in ignore)
         """Folders whose changes never count (the build's own output and cache)."""
         self.quiet = quiet
+        self.on_start = on_start
+        """Run first in the rebuild thread (to warm what a first rebuild would otherwise pay for)."""
         self._observer = Observer()
         self._watched: set[Path] = set()
         self._changed: set[Path] = set()
@@ -108,6 +111,8 @@ class SourceWatcher:
                 self._watched.add(folder)
 
     def _loop(self) -> None:
+        if self.on_start is not None:
+            self.on_start()
         while not self._stopping:
             self._wake.wait()
             # Let the burst settle: wait until `quiet` seconds pass with no new event.

@@ -13,6 +13,7 @@ from storysite.build import build_site
 from storysite.cache import CACHE_DIR, CACHE_FILE, BuildCache, open_cache
 from storysite.cli import main
 from storysite.config import load_config
+from storysite.incremental import Reuse
 
 from .conftest import story
 
@@ -202,3 +203,46 @@ def test_a_file_may_become_a_folder_and_back(scratch_site, tmp_path: Path) -> No
     (root / "content/static/notes/inside.txt").write_text("now a folder", encoding="utf-8")
     cli_build(root)
     assert snapshot(root / "_site") == cold_build(root, tmp_path / "cold")
+
+
+# --- the preview's rebuilds: unchanged files not read again, unchanged pages not rendered again ---
+
+EDITS = {
+    "a body": ("content/stories/one.md", story(title="One", date="2025-01-01", body="A new *body*, with [a link](two.md).\n")),
+    "a title": ("content/stories/two.md", story(title="Two, renamed", date="2025-01-02", body="Second story.\n")),
+    "the tags": ("content/stories/three.md", story(title="Three", date="2025-01-03", audience="marketers", tags="[fresh, trust]")),
+    "a date": ("content/stories/one.md", story(title="One", date="2025-02-01", body="Now the newest.\n")),
+    "a new story": ("content/stories/four.md", story(title="Four", date="2025-01-04", niche="building-community")),
+    "a page": ("content/pages/about.md", "---\ntitle: About us\nmenu: true\n---\nWho we are now.\n"),
+}
+
+
+def test_preview_rebuilds_match_a_cold_build_after_each_edit(scratch_site, tmp_path: Path) -> None:
+    root = scratch_site(SITE)
+    config = load_config(root, output_dir=root / "preview")
+    reuse = Reuse()
+    build_site(config, reuse=reuse)
+    for name, (path, text) in EDITS.items():
+        (root / path).write_text(text, encoding="utf-8")
+        build_site(config, reuse=reuse)
+        assert snapshot(root / "preview") == cold_build(root, tmp_path / name), f"after changing {name}"
+    (root / "content/stories/two.md").unlink()
+    build_site(config, reuse=reuse)
+    assert snapshot(root / "preview") == cold_build(root, tmp_path / "removed")
+
+
+def test_preview_keeps_pages_that_did_not_read_what_changed(scratch_site) -> None:
+    root = scratch_site(SITE)
+    config = load_config(root, output_dir=root / "preview")
+    reuse = Reuse()
+    build_site(config, reuse=reuse)
+    before = identities(root / "preview")
+    (root / "content/stories/one.md").write_text(
+        story(title="One", date="2025-01-01", body="First *story*, with [a link](two.md). And a new sentence.\n"), encoding="utf-8"
+    )
+    result = build_site(config, reuse=reuse)
+    assert reuse.parsed.reused == 3, "two.md, three.md and about.md are not read again"
+    assert "stories/one/index.html" in result.written
+    # Story two shows one as its newer neighbour, by title and link only: the body change is not its business.
+    assert reuse.pages.kept > 0
+    assert identities(root / "preview")["stories/two/index.html"] == before["stories/two/index.html"]

@@ -1,0 +1,268 @@
+"""Rebuilds in the preview: reuse what a save did not change, parsed files and rendered pages.
+
+A `Reuse` lives as long as `storysite serve` and remembers the last successful build:
+
+- Parsing: a source file whose size, modification time and inode are unchanged is not read again.
+- Rendering: while a page renders, every attribute its templates read from a story, page, term or
+  the site (through Jinja's `getattr`/`getitem`) is recorded. On the next build a page is kept as
+  it is on disk when the values handed to its template are the same and none of the attributes it
+  read changed; otherwise it renders again. The record is exact for what templates read through
+  attributes, the only way Jinja templates reach these objects. Anything else a page depends on
+  (templates, theme strings, the config) is outside the record: the preview forgets everything
+  when one of those changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
+
+from .model import Page, Site, SiteInfo, Story, Term
+from .parse import ParsedPage, ParsedStory
+from .render import Output
+from .sources import Sources
+
+Key = tuple[str, ...]
+_PLAIN = (str, int, float, bool, type(None), dt.date, dt.datetime, Path)
+
+
+def identity(value: object) -> Key | None:
+    """The name an object of the site model keeps from build to build, or None for plain values."""
+    kind = type(value)
+    if kind is Story or kind is Page:
+        return (kind.__name__, str(value.source))  # type: ignore[attr-defined]
+    if kind is Term:
+        return ("Term", value.kind, value.slug)  # type: ignore[attr-defined]
+    if kind is SiteInfo:
+        return ("SiteInfo",)
+    return None
+
+
+def same_value(old: object, new: object) -> bool:
+    """True when a template sees no difference between two values.
+
+    Site-model objects compare by name: what a template reads from them is recorded apart, so a
+    list of stories is the same list when it names the same stories in the same order. Functions
+    given to templates (t, url, format_date) depend only on the config, the theme and the
+    language, which the preview watches apart.
+    """
+    if old is new:
+        return True
+    kind = type(old)
+    if kind is not type(new):
+        return False
+    if isinstance(old, _PLAIN):
+        return old == new
+    key = identity(old)
+    if key is not None:
+        return key == identity(new)
+    if isinstance(old, (tuple, list)) and isinstance(new, (tuple, list)):
+        return len(old) == len(new) and all(map(same_value, old, new))
+    if isinstance(old, Mapping):
+        assert isinstance(new, Mapping)
+        return list(old) == list(new) and all(same_value(old[name], new[name]) for name in old)
+    if dataclasses.is_dataclass(old):
+        return all(same_value(getattr(old, f.name), getattr(new, f.name)) for f in dataclasses.fields(old))
+    if callable(old):
+        return True
+    return bool(old == new)
+
+
+def _objects(site: Site) -> dict[Key, object]:
+    found: dict[Key, object] = {("SiteInfo",): site.info}
+    for item in (*site.stories, *site.pages, *site.info.niches, *site.info.audiences, *site.info.tags):
+        key = identity(item)
+        assert key is not None
+        found[key] = item
+    return found
+
+
+@dataclasses.dataclass
+class _PageRecord:
+    roots: Mapping[str, Any]
+    """The values handed to the template."""
+    reads: dict[Key, frozenset[str]]
+    """Attributes read from each site-model object."""
+    origin: str
+    written: tuple[int, int, int] | None = None
+    """Size, modification time and inode of the file as this build left it."""
+
+
+class PageMemo:
+    """Keeps pages whose inputs did not change; records what each rendered page read."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, _PageRecord] = {}
+        self._before: dict[Key, object] = {}
+        self._now: dict[Key, object] = {}
+        self._changed: set[Key] = set()
+        self._same: dict[tuple[Key, str], bool] = {}
+        self._fresh: dict[str, _PageRecord] = {}
+        self._reading: dict[Key, set[str]] | None = None
+        self._shared: dict[frozenset[str], frozenset[str]] = {}
+        self.out_dir = Path()
+        self.kept = self.rendered = 0
+
+    def clear(self) -> None:
+        """Forget every page (templates, theme or config changed)."""
+        self._records.clear()
+        self._before = {}
+
+    def start(self, site: Site, out_dir: Path, env: Environment) -> None:
+        """Begin a build: find which site-model objects changed, and trace attribute reads in `env`."""
+        if out_dir != self.out_dir:
+            self.clear()
+        self.out_dir = out_dir
+        self._now = _objects(site)
+        self._changed = {key for key, old in self._before.items() if not self._unchanged(old, self._now.get(key))}
+        self._changed |= self._now.keys() - self._before.keys()
+        self._same = {}
+        self._fresh = {}
+        self.kept = self.rendered = 0
+        self._trace(env)
+
+    @staticmethod
+    def _unchanged(old: object, new: object) -> bool:
+        if new is None:
+            return False
+        if isinstance(old, (Story, Page)):
+            return old is new or old == new  # their fields hold no other site-model object
+        fields = dataclasses.fields(old)  # type: ignore[arg-type]
+        return all(same_value(getattr(old, f.name), getattr(new, f.name)) for f in fields)
+
+    def _trace(self, env: Environment) -> None:
+        if getattr(env, "_storysite_traced", False):
+            return
+        plain_getattr, plain_getitem = env.getattr, env.getitem
+
+        def note(obj: object, name: object) -> None:
+            if self._reading is not None and isinstance(name, str):
+                key = identity(obj)
+                if key is not None:
+                    self._reading.setdefault(key, set()).add(name)
+
+        def traced_getattr(obj: Any, attribute: str) -> Any:
+            note(obj, attribute)
+            return plain_getattr(obj, attribute)
+
+        def traced_getitem(obj: Any, argument: Any) -> Any:
+            note(obj, argument)
+            return plain_getitem(obj, argument)
+
+        env.getattr = traced_getattr  # type: ignore[method-assign]
+        env.getitem = traced_getitem  # type: ignore[method-assign]
+        env._storysite_traced = True  # type: ignore[attr-defined]
+
+    def kept_output(self, path: str, variables: Mapping[str, Any]) -> Output | None:
+        """The page as it is on disk, when nothing it showed has changed; else None."""
+        record = self._records.get(path)
+        if record is None or record.written is None or not same_value(record.roots, variables):
+            return None
+        for key in record.reads.keys() & self._changed:
+            if key not in self._now or not all(self._attribute_same(key, name) for name in record.reads[key]):
+                return None
+        target = self.out_dir / path
+        try:
+            status = os.stat(target, follow_symlinks=False)
+        except OSError:
+            return None
+        if (status.st_size, status.st_mtime_ns, status.st_ino) != record.written:
+            return None
+        self._fresh[path] = record
+        self.kept += 1
+        return Output(path, None, target, record.origin)
+
+    def _attribute_same(self, key: Key, name: str) -> bool:
+        known = self._same.get((key, name))
+        if known is None:
+            old, new = self._before[key], self._now[key]
+            known = same_value(getattr(old, name, None), getattr(new, name, None))
+            self._same[(key, name)] = known
+        return known
+
+    def render(self, path: str, variables: Mapping[str, Any], origin: str, render: Callable[[], str]) -> str:
+        """Render a page, recording what it reads."""
+        self._reading = {}
+        try:
+            html = render()
+            reads = {key: self._share(frozenset(names)) for key, names in self._reading.items()}
+        finally:
+            self._reading = None
+        self._fresh[path] = _PageRecord(variables, reads, origin)
+        self.rendered += 1
+        return html
+
+    def _share(self, names: frozenset[str]) -> frozenset[str]:
+        return self._shared.setdefault(names, names)
+
+    def finish(self) -> None:
+        """The build was written: remember its pages and objects for the next one."""
+        for path, record in self._fresh.items():
+            if record.written is None:
+                try:
+                    status = os.stat(self.out_dir / path, follow_symlinks=False)
+                except OSError:
+                    continue
+                record.written = (status.st_size, status.st_mtime_ns, status.st_ino)
+        self._records = self._fresh
+        self._before = self._now
+        self._fresh = {}
+
+
+class ParseMemo:
+    """Parsed files by path, kept while the file's size, modification time and inode stay the same."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[Path, tuple[tuple[int, int, int], ParsedStory | ParsedPage]] = {}
+        self.reused = 0
+
+    def clear(self) -> None:
+        """Forget every file (the config changed)."""
+        self._parsed.clear()
+
+    def parse(
+        self, sources: Sources, parse: Callable[[Sources], tuple[list[ParsedStory], list[ParsedPage]]]
+    ) -> tuple[list[ParsedStory], list[ParsedPage]]:
+        """Parse only the files that changed since the last successful parse; same result as parsing all."""
+        kept: dict[Path, ParsedStory | ParsedPage] = {}
+        signatures: dict[Path, tuple[int, int, int]] = {}
+        for path in (*sources.stories, *sources.pages):
+            status = os.stat(path)
+            signatures[path] = (status.st_size, status.st_mtime_ns, status.st_ino)
+            remembered = self._parsed.get(path)
+            if remembered is not None and remembered[0] == signatures[path]:
+                kept[path] = remembered[1]
+        changed = dataclasses.replace(
+            sources,
+            stories=tuple(p for p in sources.stories if p not in kept),
+            pages=tuple(p for p in sources.pages if p not in kept),
+        )
+        stories, pages = parse(changed)
+        fresh: dict[Path, ParsedStory | ParsedPage] = dict(kept)
+        entries: list[ParsedStory | ParsedPage] = [*stories, *pages]
+        for entry in entries:
+            fresh[entry.doc.path] = entry
+        self._parsed = {path: (signatures[path], entry) for path, entry in fresh.items()}
+        self.reused = len(kept)
+        ordered_stories = [fresh[p] for p in sources.stories if p in fresh]
+        ordered_pages = [fresh[p] for p in sources.pages if p in fresh]
+        return ordered_stories, ordered_pages  # type: ignore[return-value]
+
+
+class Reuse:
+    """What the preview keeps between builds; `forget()` when templates, theme or config change."""
+
+    def __init__(self) -> None:
+        self.parsed = ParseMemo()
+        self.pages = PageMemo()
+
+    def forget(self) -> None:
+        """Start afresh: the next build parses and renders everything."""
+        self.parsed.clear()
+        self.pages.clear()

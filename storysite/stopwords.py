@@ -22,6 +22,11 @@ ENGLISH = _words(
     well were what whatever when where whether which while who whom whose why will with within without
     would yes yet you your yours yourself yourselves
     don doesn didn isn aren wasn weren won wouldn couldn shouldn ll ve re
+    three four five six seven eight nine ten twenty hundred thousand second third half
+    ago already across along anyway around asked back bit came come comes day days did end told tell
+    keep kept know knew lot lots maybe mean means men mr mrs ms much need needs needed part people
+    right since sometimes soon sure take takes taken took time times today tomorrow try tried want
+    wanted week weeks went yesterday year years
     """
 )
 
@@ -34,6 +39,15 @@ INDONESIAN = _words(
     nanti oleh pada paling para pernah pula punya saat saja sambil sampai sangat saya se sebagai sebelum
     sebuah secara sedang sejak sekali sekarang selalu semua sendiri seperti sering setelah siapa sudah
     supaya tanpa tapi telah tentang tersebut tetapi tidak untuk waktu yaitu yakni yang
+    adanya akhirnya amat apakah apalagi asal bakal bawah begini belakang berada bersama besar betul
+    biasa biasanya bila buat bukankah cara cuma dahulu datang demi depan diri hari hendak itulah jangan
+    jauh jelas kala kali kalian kapan kata katanya kecil kembali kenapa khususnya kini kurang lama
+    lewat luar macam maupun melakukan melihat membuat memberi memiliki mempunyai menjadi mengatakan
+    menggunakan merupakan minta mulai nah naik nya orang padahal panjang perlu pertama pun rasa sama
+    sebab sedikit segala sehingga sekitar selain seluruh sesuatu setiap sini situ suatu tadi tahu tahun
+    tak tentu terhadap terjadi termasuk tiap tiba toh turut umum walau walaupun ingin merasa hal-hal
+    satu dua tiga empat lima enam tujuh delapan sembilan sepuluh puluh ratus ribu
+    bu ibu pak bapak mbak mas kak bang
     """
 )
 

@@ -23,7 +23,7 @@ TextTerms = dict[str, int]
 Vector = dict[str, float]
 """Term -> TF-IDF weight, L2-normalised: the cosine of two vectors is their dot product."""
 
-TEXT_ANALYSIS = "text-terms-1"
+TEXT_ANALYSIS = "text-terms-2"
 """Names the tokeniser, stop words and boosts: change it when they change, so cached terms are redone."""
 TITLE_BOOST = 3
 """A word in the title counts as this many words of the body."""

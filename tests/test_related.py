@@ -63,7 +63,7 @@ def ranked(found: dict[str, tuple], slug: str) -> list[str]:
     "text, expected",
     [
         ("The Market and the Cooperative", ["market", "cooperative"]),
-        ("Kami membuka warung yang kecil di Yogyakarta", ["membuka", "warung", "kecil", "yogyakarta"]),
+        ("Kami membuka warung yang kecil di Yogyakarta", ["membuka", "warung", "yogyakarta"]),
         ("Café déjà-vu: naïve ÜBER 2024 x", ["café", "déjà-vu", "naïve", "über"]),
         ("Сообщество и доверие", ["сообщество", "доверие"]),
         ("it's what we've done, isn't it", []),

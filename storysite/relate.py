@@ -88,7 +88,7 @@ def relate_stories(
     known = terms or {}
     missing = [story for story in stories if story.slug not in known]
     computed = dict(zip((story.slug for story in missing), fork_map(lambda i: story_terms(missing[i]), len(missing), config.jobs)))
-    all_terms = [known.get(story.slug) or computed[story.slug] for story in stories]
+    all_terms = [known[story.slug] if story.slug in known else computed[story.slug] for story in stories]
     items = [
         Item(
             slug=story.slug,

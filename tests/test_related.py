@@ -16,8 +16,10 @@ import pytest
 from click.testing import CliRunner
 from lxml import html
 
+from storysite.build import build_site
+from storysite.cache import BuildCache
 from storysite.cli import main
-from storysite.config import RelatedConfig
+from storysite.config import RelatedConfig, load_config
 from storysite.errors import ConfigError, ContentError
 from storysite.relate import Item, Scorer, score_all
 from storysite.textvec import count_tokens, text_terms, tfidf_vectors
@@ -358,3 +360,13 @@ def test_related_links_do_not_depend_on_the_hash_seed(scratch_site, tmp_path: Pa
         pages.append({p.relative_to(out): p.read_bytes() for p in sorted(out.glob("stories/*/index.html"))})
     assert pages[0] == pages[1]
     assert any(related_of(tmp_path / "out1", f"more-{n}") for n in range(12))
+
+
+def test_a_story_of_stop_words_only_builds_with_and_without_the_cache(scratch_site, tmp_path: Path) -> None:
+    files = site_files()
+    files["content/stories/three.md"] = story("Three", niche="making", audience="founders", body="It was the one.\n")
+    root = scratch_site(files)
+    for _ in range(2):  # the second build takes its (empty) term counts from the cache
+        with BuildCache(tmp_path / "cache.sqlite") as cache:
+            build_site(load_config(root), cache=cache)
+    assert related_of(root / "_site", "three") == []

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 from .assemble import assemble_site
 from .cache import BuildCache, content_key, version_scope
@@ -23,7 +24,8 @@ from .render import cname_outputs, planned_pages, render_site
 from .sources import discover
 from .stages import Stages, StageTime
 from .textvec import TEXT_ANALYSIS, TextTerms
-from .theme import load_strings, make_environment, static_layers, theme_chain, translator
+from .theme import ThemeLayer, load_strings, make_environment, static_layers, theme_chain, translator
+from .unchanged import LastBuild, inputs_key, load_last_build, next_due, output_state, save_last_build
 from .writer import asset_outputs, plan_outputs, static_outputs, write_site
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,14 @@ def build_site(
     with stages.stage("discover") as advance:
         sources = discover(config.content_dir)
         advance(len(sources.stories) + len(sources.pages) + len(sources.static))
+        inputs = inputs_key(config, _theme_folders(config, chain), sources) if cache.enabled and reuse is None else ""
+        last = load_last_build(cache, config.output_dir) if reuse is None else None
+    if last is not None and last.holds(inputs, config.output_dir, build_time()):
+        log.debug("nothing changed since the last build: %s is up to date", config.output_dir)
+        for warning in last.warnings:
+            log.warning("%s", warning)
+        cache.commit()
+        return BuildResult(last.stories, last.pages, last.files, time.perf_counter() - started, last.warnings, tuple(stages.times))
     with stages.stage("parse", len(sources.stories) + len(sources.pages)) as advance:
         if reuse is None:
             stories, pages = parse_sources(sources, config, advance, cache)
@@ -95,12 +105,25 @@ def build_site(
         advance(len(plan))
     if reuse is not None:
         reuse.pages.finish()
+    if reuse is None and any(not story.draft and story.date <= site.built_at for story in site.stories):
+        # (A site with nothing published dates its feeds by the clock: never the same twice.)
+        dates = [date for parsed in stories for date in (parsed.meta.date, parsed.meta.updated) if date]
+        save_last_build(cache, config.output_dir, LastBuild(
+            inputs, output_state(config.output_dir), site.built_at, next_due(dates, site.built_at),
+            len(site.stories), len(site.pages), len(plan), (*warnings, *relations.warnings),
+        ))
     cache.forget_unused()
     cache.commit()
     return BuildResult(
         len(site.stories), len(site.pages), len(plan), time.perf_counter() - started, (*warnings, *relations.warnings),
         tuple(stages.times), report.written,
     )
+
+
+def _theme_folders(config: Config, chain: tuple[ThemeLayer, ...]) -> list[Path]:
+    """Every folder of templates, theme files and UI strings the build reads."""
+    site_templates = config.root / "templates"
+    return [layer.folder for layer in chain] + ([site_templates] if site_templates.is_dir() else [])
 
 
 def cached_text_terms(stories: Sequence[Story], cache: BuildCache, jobs: int = 1) -> dict[str, TextTerms]:

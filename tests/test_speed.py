@@ -225,3 +225,57 @@ def test_a_template_error_on_a_worker_is_reported_like_a_serial_one(scratch_site
     assert messages[0] == messages[1]
     assert "story.html:1: template error:" in messages[0][0]
     assert "no_such_field" in messages[0][0]
+
+
+def _cli_build(site: Path, *options: str) -> Any:
+    result = CliRunner().invoke(main, ["build", "-s", str(site), *options])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def _stage_names(stderr: str) -> list[str]:
+    lines = stderr.splitlines()
+    table = lines[next(i for i, line in enumerate(lines) if line.startswith("stage")) + 1 :]
+    return [line.split()[0] for line in table]
+
+
+def test_a_build_with_nothing_changed_does_nothing_and_still_warns(scratch_site, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1750000000")
+    files = _many_stories(5)
+    files["content/stories/s002.md"] = story("Dead link", body="See [this](nowhere.md).\n")
+    site = scratch_site(files)
+    first = _cli_build(site, "--timings")
+    before = _tree_bytes(site / "_site")
+    mtimes = {path: path.stat().st_mtime_ns for path in (site / "_site").rglob("*")}
+    again = _cli_build(site, "--timings")
+    assert "render" in _stage_names(first.stderr)
+    assert _stage_names(again.stderr) == ["config", "theme", "discover", "total"]
+    assert again.stdout.split(" in ")[0] == first.stdout.split(" in ")[0].replace(f"{len(before)} written", "0 written")
+    assert "nowhere.md" in again.stderr, "the warnings of the last build are shown again"
+    assert _tree_bytes(site / "_site") == before
+    assert {path: path.stat().st_mtime_ns for path in (site / "_site").rglob("*")} == mtimes
+
+
+@pytest.mark.parametrize("change", ["story", "template", "config", "output", "clock", "no cache"])
+def test_any_change_makes_a_real_build(scratch_site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1750000000")  # 2025-06-15
+    files = _many_stories(5)
+    files["content/stories/later.md"] = story("Later", date="2025-07-01")
+    site = scratch_site(files)
+    _cli_build(site)
+    if change == "story":
+        (site / "content/stories/s001.md").write_text(story("Story 1, edited"), "utf-8")
+    elif change == "template":
+        (site / "templates").mkdir()
+        (site / "templates/story.html").write_text('{% extends "default/story.html" %}{% block content %}Own{% endblock %}\n', "utf-8")
+    elif change == "config":
+        (site / "storysite.yaml").write_text("title: Renamed\nbase_url: https://example.org/\npaginate: 7\n", "utf-8")
+    elif change == "output":
+        (site / "_site/stories/s001/index.html").write_text("damaged", "utf-8")
+    elif change == "clock":
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", "1760000000")  # 2025-10-09: "Later" is due
+    result = _cli_build(site, *(["--no-cache"] if change == "no cache" else []), "--timings")
+    assert "render" in _stage_names(result.stderr)
+    _cli_build(site, "--no-cache", "--out", str(tmp_path / "cold"))
+    assert _tree_bytes(site / "_site") == _tree_bytes(tmp_path / "cold")
+    assert (tmp_path / "cold/stories/later/index.html").exists() == (change == "clock")

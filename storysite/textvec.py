@@ -57,12 +57,8 @@ def count_tokens(text: str) -> Counter[str]:
 
 def text_terms(title: str, summary: str, body_text: str) -> TextTerms:
     """A story's term counts: a pure function of its text, safe to cache by content hash."""
-    counts = count_tokens(body_text)
-    for token, count in count_tokens(title).items():
-        counts[token] += TITLE_BOOST * count
-    for token, count in count_tokens(summary).items():
-        counts[token] += SUMMARY_BOOST * count
-    return dict(sorted(counts.items()))
+    # One pass over the text with the title and summary repeated: as fast as counting gets.
+    return dict(count_tokens(" ".join([body_text, *[title] * TITLE_BOOST, *[summary] * SUMMARY_BOOST])))
 
 
 def html_text(content: str) -> str:

@@ -86,7 +86,7 @@ def build_site(
     if config.strict and relations.warnings:
         raise ContentError(list(relations.warnings))
     with stages.stage("render", planned_pages(site, config.paginate)) as advance:
-        env = make_environment(config, chain)
+        env = make_environment(config, chain) if reuse is None else reuse.environment(lambda: make_environment(config, chain))
         strings = load_strings(config, chain)
         related = related_links(site.stories, relations, config.related.weights, partial(translator, strings))
         if reuse is not None:

@@ -277,8 +277,16 @@ class Reuse:
     def __init__(self) -> None:
         self.parsed = ParseMemo()
         self.pages = PageMemo()
+        self._environment: Environment | None = None
+
+    def environment(self, make: Callable[[], Environment]) -> Environment:
+        """The Jinja environment of the last build, so its compiled templates are kept too."""
+        if self._environment is None:
+            self._environment = make()
+        return self._environment
 
     def forget(self) -> None:
         """Start afresh: the next build parses and renders everything."""
         self.parsed.clear()
         self.pages.clear()
+        self._environment = None

@@ -77,6 +77,8 @@ def build_site(
             stories, pages = reuse.parsed.parse(sources, lambda changed: parse_sources(changed, config, advance, cache))
     with stages.stage("assemble", len(stories) + len(pages)):
         site, warnings = assemble_site(config, sources, stories, pages, build_time())
+        due = next_due([date for parsed in stories for date in (parsed.meta.date, parsed.meta.updated) if date], site.built_at)
+        del stories, pages  # the site model holds what later stages need; let the rest go before render
     for warning in warnings:
         log.warning("%s", warning)
     with stages.stage("relate", len(site.stories)):
@@ -107,9 +109,8 @@ def build_site(
         reuse.pages.finish()
     if reuse is None and any(not story.draft and story.date <= site.built_at for story in site.stories):
         # (A site with nothing published dates its feeds by the clock: never the same twice.)
-        dates = [date for parsed in stories for date in (parsed.meta.date, parsed.meta.updated) if date]
         save_last_build(cache, config.output_dir, LastBuild(
-            inputs, output_state(config.output_dir), site.built_at, next_due(dates, site.built_at),
+            inputs, output_state(config.output_dir), site.built_at, due,
             len(site.stories), len(site.pages), len(plan), (*warnings, *relations.warnings),
         ))
     cache.forget_unused()

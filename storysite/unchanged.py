@@ -81,6 +81,8 @@ def load_last_build(cache: BuildCache, out_dir: Path) -> LastBuild | None:
         return None
     cache.namespace(NAMESPACE, version_scope())
     value = cache.get(NAMESPACE, str(out_dir))
+    if not isinstance(value, dict):
+        return None
     try:
         return LastBuild(
             inputs=str(value["inputs"]),

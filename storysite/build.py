@@ -82,7 +82,10 @@ def build_site(
     for warning in warnings:
         log.warning("%s", warning)
     with stages.stage("relate", len(site.stories)):
-        relations = relate_stories(site.stories, config, site.built_at, cached_text_terms(site.stories, cache, config.jobs))
+        if reuse is None:
+            relations = relate_stories(site.stories, config, site.built_at, cached_text_terms(site.stories, cache, config.jobs))
+        else:
+            relations = reuse.related.relate(site.stories, config, site.built_at, partial(cached_text_terms, cache=cache))
     for warning in relations.warnings:
         log.warning("%s", warning)
     if config.strict and relations.warnings:

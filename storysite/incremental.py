@@ -10,6 +10,7 @@ A `Reuse` lives as long as `storysite serve` and remembers the last successful b
   attributes, the only way Jinja templates reach these objects. Anything else a page depends on
   (templates, theme strings, the config) is outside the record: the preview forgets everything
   when one of those changes.
+- Relating: see `relate_memo.RelateMemo`, which works out again only what the changed stories reach.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from jinja2 import Environment
 
 from .model import Page, Site, SiteInfo, Story, Term
 from .parse import ParsedPage, ParsedStory
+from .relate_memo import RelateMemo
 from .render import Output
 from .sources import Sources
 
@@ -277,6 +279,7 @@ class Reuse:
     def __init__(self) -> None:
         self.parsed = ParseMemo()
         self.pages = PageMemo()
+        self.related = RelateMemo()
         self._environment: Environment | None = None
 
     def environment(self, make: Callable[[], Environment]) -> Environment:
@@ -289,4 +292,5 @@ class Reuse:
         """Start afresh: the next build parses and renders everything."""
         self.parsed.clear()
         self.pages.clear()
+        self.related.clear()
         self._environment = None

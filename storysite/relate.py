@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from operator import itemgetter
+from typing import TypeVar
 
 from .config import RELATED_COMPONENTS, Config, RelatedConfig
 from .errors import Problem
@@ -33,6 +34,8 @@ CANDIDATES = 10
 """Stories scored exactly for each story."""
 TEXT_REASON = 0.1
 """A text similarity from which "similar text" is worth saying."""
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -89,21 +92,28 @@ def relate_stories(
     missing = [story for story in stories if story.slug not in known]
     computed = dict(zip((story.slug for story in missing), fork_map(lambda i: story_terms(missing[i]), len(missing), config.jobs)))
     all_terms = [known[story.slug] if story.slug in known else computed[story.slug] for story in stories]
-    items = [
-        Item(
-            slug=story.slug,
-            day=story.date.toordinal(),
-            niche=story.niche.slug,
-            audiences=frozenset(a.slug for a in story.audiences),
-            tags=frozenset(t.slug for t in story.tags),
-            vector=vector,
-            target=not story.draft and story.date <= now,
-            pinned=story.related_slugs,
-        )
-        for story, vector in zip(stories, tfidf_vectors(all_terms))
-    ]
+    items = [story_item(story, vector, now) for story, vector in zip(stories, tfidf_vectors(all_terms))]
     by_slug = score_all(items, config.related, only, config.jobs)
-    return Relations(by_slug, tuple(_pin_warnings(stories, {i.slug for i in items if i.target})))
+    return Relations(by_slug, pin_warnings(stories, items))
+
+
+def story_item(story: Story, vector: Vector, now: dt.datetime) -> Item:
+    """What scoring knows of a story, with its text vector."""
+    return Item(
+        slug=story.slug,
+        day=story.date.toordinal(),
+        niche=story.niche.slug,
+        audiences=frozenset(a.slug for a in story.audiences),
+        tags=frozenset(t.slug for t in story.tags),
+        vector=vector,
+        target=not story.draft and story.date <= now,
+        pinned=story.related_slugs,
+    )
+
+
+def pin_warnings(stories: Sequence[Story], items: Sequence[Item]) -> tuple[Problem, ...]:
+    """Warnings about pinned slugs that name the story itself or no published story."""
+    return tuple(_pin_warnings(stories, {i.slug for i in items if i.target}))
 
 
 def _pin_warnings(stories: Sequence[Story], targets: set[str]) -> list[Problem]:
@@ -130,6 +140,7 @@ class Scorer:
             weights.get(name, 0.0) for name in RELATED_COMPONENTS
         )
         self.total = sum(weights.get(name, 0.0) for name in RELATED_COMPONENTS) or 1.0
+        self.settings = settings
         self.newest_day = newest_day
         self.half_life = settings.recency_days
 
@@ -193,28 +204,38 @@ def score_all(
     """
     index = _CandidateIndex(items, settings.weights)
     by_slug = {item.slug: item for item in items}
-    scorer = Scorer(settings, max((item.day for item in items if item.target), default=0))
-    threshold, score = settings.threshold, scorer.score
+    scorer = Scorer(settings, newest_target_day(items))
     positions = [position for position, item in enumerate(items) if only is None or item.slug in only]
 
     def ranked(position: int) -> tuple[Relation, ...]:
-        item = items[position]
-        pinned = [by_slug[s] for s in dict.fromkeys(item.pinned) if s in by_slug and by_slug[s].target and s != item.slug]
-        taken = {p.slug for p in pinned}
-        scored = [
-            (value, other)
-            for other in index.candidates(position)
-            if other.slug not in taken and (value := score(item, other)) >= threshold
-        ]
-        scored.sort(key=lambda pair: (-round(pair[0], 9), -pair[1].day, pair[1].slug))
-        shown = scored[: max(0, settings.count - len(pinned))]
-        return tuple(
-            [scorer.relation(item, p, pinned=True) for p in pinned]
-            + [scorer.relation(item, other, value) for value, other in shown]
-        )
+        return ranked_relations(items[position], index.candidates(position), by_slug, scorer)
 
     ranks = fork_map(lambda k: ranked(positions[k]), len(positions), jobs)
     return {items[position].slug: rank for position, rank in zip(positions, ranks)}
+
+
+def newest_target_day(items: Iterable[Item]) -> int:
+    """The day of the newest story that may be linked to (where recency is measured from)."""
+    return max((item.day for item in items if item.target), default=0)
+
+
+def ranked_relations(item: Item, candidates: Iterable[Item], by_slug: Mapping[str, Item], scorer: Scorer) -> tuple[Relation, ...]:
+    """The relations of `item`: its pinned stories, then the best-scoring `candidates` above the threshold."""
+    settings = scorer.settings
+    threshold, score = settings.threshold, scorer.score
+    pinned = [by_slug[s] for s in dict.fromkeys(item.pinned) if s in by_slug and by_slug[s].target and s != item.slug]
+    taken = {p.slug for p in pinned}
+    scored = [
+        (value, other)
+        for other in candidates
+        if other.slug not in taken and (value := score(item, other)) >= threshold
+    ]
+    scored.sort(key=lambda pair: (-round(pair[0], 9), -pair[1].day, pair[1].slug))
+    shown = scored[: max(0, settings.count - len(pinned))]
+    return tuple(
+        [scorer.relation(item, p, pinned=True) for p in pinned]
+        + [scorer.relation(item, other, value) for value, other in shown]
+    )
 
 
 class _CandidateIndex:
@@ -224,36 +245,45 @@ class _CandidateIndex:
         self.items = items
         self.use_text = bool(weights.get("text"))
         self.use_meta = bool(weights.get("niche") or weights.get("audience") or weights.get("tags"))
-        self.keys = [self._text_keys(item) + self._meta_keys(item) for item in items]
+        self.keys = [index_keys(item, self.use_text, self.use_meta) for item in items]
         ranked: dict[str, list[tuple[float, int]]] = defaultdict(list)
         for position, item in enumerate(items):
             if not item.target:
                 continue
             for key in self.keys[position]:
-                # Terms list their strongest stories, metadata pairs their newest.
-                ranked[key].append((item.vector[key] if key in item.vector else float(item.day), -position))
-        self.postings = {
-            key: [-position for _, position in sorted(entries, reverse=True)[:POSTING_CAP]]
-            for key, entries in ranked.items()
-        }
-
-    def _text_keys(self, item: Item) -> list[str]:
-        return list(islice(item.vector, INDEX_TERMS)) if self.use_text else []
-
-    def _meta_keys(self, item: Item) -> list[str]:
-        if not self.use_meta:
-            return []
-        niche = item.niche
-        return [f"\x00{niche}\x00{tag}" for tag in sorted(item.tags)] + [f"\x01{niche}\x01{a}" for a in sorted(item.audiences)]
+                ranked[key].append(posting_rank(item, key, position))
+        self.postings = {key: strongest_postings(entries) for key, entries in ranked.items()}
 
     def candidates(self, position: int) -> list[Item]:
         """Up to CANDIDATES stories sharing the most index keys with the story at `position`."""
-        postings = self.postings
-        counts = Counter(chain.from_iterable(postings[key] for key in self.keys[position] if key in postings))
-        counts.pop(position, None)
-        # Most shared keys first; a stable sort keeps equals in posting order, so output is reproducible.
-        best = sorted(counts.items(), key=itemgetter(1), reverse=True)[:CANDIDATES]
-        return [self.items[other] for other, _ in best]
+        return [self.items[other] for other in most_shared(self.keys[position], self.postings, position)]
+
+
+def index_keys(item: Item, use_text: bool, use_meta: bool) -> list[str]:
+    """The keys a story is indexed under: its strongest terms, then its niche+tag and niche+audience pairs."""
+    keys = list(islice(item.vector, INDEX_TERMS)) if use_text else []
+    if use_meta:
+        niche = item.niche
+        keys += [f"\x00{niche}\x00{tag}" for tag in sorted(item.tags)] + [f"\x01{niche}\x01{a}" for a in sorted(item.audiences)]
+    return keys
+
+
+def posting_rank(item: Item, key: str, position: int) -> tuple[float, int]:
+    """Where a story stands in a key's posting list: terms list their strongest stories, metadata pairs their newest."""
+    return (item.vector[key] if key in item.vector else float(item.day), -position)
+
+
+def strongest_postings(entries: list[tuple[float, int]]) -> list[int]:
+    """The positions a key lists: the POSTING_CAP best of its `posting_rank` entries, best first."""
+    return [-position for _, position in sorted(entries, reverse=True)[:POSTING_CAP]]
+
+
+def most_shared(keys: Iterable[str], postings: Mapping[str, list[T]], own: T) -> list[T]:
+    """Up to CANDIDATES entries of the keys' postings that are listed under the most of them (never `own`)."""
+    counts = Counter(chain.from_iterable(postings[key] for key in keys if key in postings))
+    counts.pop(own, None)
+    # Most shared keys first; a stable sort keeps equals in posting order, so output is reproducible.
+    return [other for other, _ in sorted(counts.items(), key=itemgetter(1), reverse=True)[:CANDIDATES]]
 
 
 def related_links(

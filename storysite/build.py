@@ -77,6 +77,8 @@ def build_site(
             stories, pages = reuse.parsed.parse(sources, lambda changed: parse_sources(changed, config, advance, cache))
     with stages.stage("assemble", len(stories) + len(pages)):
         site, warnings = assemble_site(config, sources, stories, pages, build_time())
+        if reuse is not None:
+            site = reuse.model.same_objects(site)
         due = next_due([date for parsed in stories for date in (parsed.meta.date, parsed.meta.updated) if date], site.built_at)
         del stories, pages  # the site model holds what later stages need; let the rest go before render
     for warning in warnings:
@@ -93,7 +95,8 @@ def build_site(
     with stages.stage("render", planned_pages(site, config.paginate)) as advance:
         env = make_environment(config, chain) if reuse is None else reuse.environment(lambda: make_environment(config, chain))
         strings = load_strings(config, chain)
-        related = related_links(site.stories, relations, config.related.weights, partial(translator, strings))
+        link = partial(related_links, site.stories, weights=config.related.weights, translators=partial(translator, strings))
+        related = link(relations) if reuse is None else reuse.model.related_links(site.stories, relations, link)
         if reuse is not None:
             reuse.pages.start(site, config.output_dir, env)
         memo = reuse.pages if reuse is not None else None

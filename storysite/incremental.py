@@ -10,6 +10,11 @@ A `Reuse` lives as long as `storysite serve` and remembers the last successful b
   attributes, the only way Jinja templates reach these objects. Anything else a page depends on
   (templates, theme strings, the config) is outside the record: the preview forgets everything
   when one of those changes.
+- The site model: a story, page or term equal to last build's is replaced by last build's object,
+  so later stages see what is unchanged by identity (related links of unchanged relations too).
+- Rendering, first the cheap check: a page asked to show equal things as last time (same template
+  names, title, context objects) is kept without making its template values, unless it read an
+  attribute that changed.
 - Relating: see `relate_memo.RelateMemo`, which works out again only what the changed stories reach.
 """
 
@@ -24,8 +29,9 @@ from typing import Any
 
 from jinja2 import Environment
 
-from .model import Page, Site, SiteInfo, Story, Term
+from .model import Page, RelatedLink, Site, SiteInfo, Story, Term
 from .parse import ParsedPage, ParsedStory
+from .relate import Relation, Relations
 from .relate_memo import RelateMemo
 from .render import Output
 from .sources import Sources
@@ -108,6 +114,8 @@ class _PageRecord:
     origin: str
     written: tuple[int, int, int] | None = None
     """Size, modification time and inode of the file as this build left it."""
+    call: tuple[Any, ...] = ()
+    """What the page was asked to show (template names, title, context...), from which `roots` are made."""
 
 
 class PageMemo:
@@ -175,13 +183,26 @@ class PageMemo:
         env.getitem = traced_getitem  # type: ignore[method-assign]
         env._storysite_traced = True  # type: ignore[attr-defined]
 
-    def kept_output(self, path: str, variables: Mapping[str, Any]) -> Output | None:
+    def kept_call(self, path: str, call: tuple[Any, ...]) -> Output | None:
+        """The page as it is on disk, when it was asked to show what it showed last time and read nothing that changed.
+
+        Cheap: the page's template values need not be made. Equal `call`s make equal values.
+        """
+        record = self._records.get(path)
+        if record is None or record.written is None or record.call != call:
+            return None
+        return self._kept(path, record)
+
+    def kept_output(self, path: str, variables: Mapping[str, Any], call: tuple[Any, ...] = ()) -> Output | None:
         """The page as it is on disk, when nothing it showed has changed; else None."""
         record = self._records.get(path)
         if record is None or record.written is None or list(record.roots) != list(variables):
             return None
         if not all(same_value(record.roots[name], value) for name, value in variables.items()):
             return None
+        return self._kept(path, dataclasses.replace(record, call=call))
+
+    def _kept(self, path: str, record: _PageRecord) -> Output | None:
         for key in record.reads.keys() & self._changed:
             if key not in self._now or not all(self._attribute_same(key, name) for name in record.reads[key]):
                 return None
@@ -204,7 +225,9 @@ class PageMemo:
             self._same[(key, name)] = known
         return known
 
-    def render(self, path: str, variables: Mapping[str, Any], origin: str, render: Callable[[], str]) -> str:
+    def render(
+        self, path: str, variables: Mapping[str, Any], origin: str, render: Callable[[], str], call: tuple[Any, ...] = ()
+    ) -> str:
         """Render a page, recording what it reads."""
         self._reading = {}
         try:
@@ -212,7 +235,7 @@ class PageMemo:
             reads = {key: self._share(frozenset(names)) for key, names in self._reading.items()}
         finally:
             self._reading = None
-        self._fresh[path] = _PageRecord(variables, reads, origin)
+        self._fresh[path] = _PageRecord(variables, reads, origin, call=call)
         self.rendered += 1
         return html
 
@@ -273,11 +296,79 @@ class ParseMemo:
         return ordered_stories, ordered_pages  # type: ignore[return-value]
 
 
+class ModelMemo:
+    """The site model's objects of the last build, handed out again where the new ones equal them.
+
+    An unchanged story then stays the same object from build to build, and so do the terms and
+    related links that hold only unchanged stories: later stages tell what changed by identity.
+    """
+
+    def __init__(self) -> None:
+        self._stories: dict[Path, Story] = {}
+        self._pages: dict[Path, Page] = {}
+        self._terms: dict[Key, Term] = {}
+        self._relations: Mapping[str, tuple[Relation, ...]] = {}
+        self._links: dict[str, tuple[RelatedLink, ...]] = {}
+        self._linking: dict[str, Story] = {}
+        """The story each links tuple was made for (its language gives the reasons' words)."""
+
+    def clear(self) -> None:
+        """Forget every object."""
+        self.__init__()  # type: ignore[misc]
+
+    def same_objects(self, site: Site) -> Site:
+        """`site` with each story, page, term and site info that equals last build's replaced by that object."""
+        stories = {id(story): _kept(self._stories, story.source, story) for story in site.stories}
+        self._stories = {story.source: story for story in stories.values()}
+        pages = tuple(_kept(self._pages, page.source, page) for page in site.pages)
+        self._pages = {page.source: page for page in pages}
+        fresh: dict[Key, Term] = {}
+
+        def terms(found: tuple[Term, ...]) -> tuple[Term, ...]:
+            kept = []
+            for term in found:
+                key = ("Term", term.kind, term.slug)
+                fresh[key] = _kept(self._terms, key, dataclasses.replace(term, stories=tuple(stories[id(s)] for s in term.stories)))
+                kept.append(fresh[key])
+            return tuple(kept)
+
+        info = dataclasses.replace(site.info, niches=terms(site.info.niches), audiences=terms(site.info.audiences), tags=terms(site.info.tags))
+        self._terms = fresh
+        return dataclasses.replace(site, info=info, stories=tuple(stories[id(s)] for s in site.stories), pages=pages)
+
+    def related_links(
+        self, stories: tuple[Story, ...], relations: Relations, make: Callable[[Relations], dict[str, tuple[RelatedLink, ...]]]
+    ) -> dict[str, tuple[RelatedLink, ...]]:
+        """`make(relations)`, made again only for stories whose relations or linked stories are not last build's objects."""
+        by_slug = {story.slug: story for story in stories}
+        old_relations, old_links, old_linking = self._relations, self._links, self._linking
+        links: dict[str, tuple[RelatedLink, ...]] = {}
+        redo: dict[str, tuple[Relation, ...]] = {}
+        for slug, ranked in relations.by_slug.items():
+            before = old_links.get(slug)
+            if (
+                before is not None and old_relations.get(slug) is ranked and old_linking.get(slug) is by_slug[slug]
+                and all(by_slug.get(link.story.slug) is link.story for link in before)
+            ):
+                links[slug] = before
+            else:
+                redo[slug] = ranked
+        links.update(make(dataclasses.replace(relations, by_slug=redo)))
+        self._relations, self._links, self._linking = relations.by_slug, links, by_slug
+        return links
+
+
+def _kept(store: Mapping[Any, Any], key: object, new: Any) -> Any:
+    old = store.get(key)
+    return old if old is not None and (old is new or old == new) else new
+
+
 class Reuse:
     """What the preview keeps between builds; `forget()` when templates, theme or config change."""
 
     def __init__(self) -> None:
         self.parsed = ParseMemo()
+        self.model = ModelMemo()
         self.pages = PageMemo()
         self.related = RelateMemo()
         self._environment: Environment | None = None
@@ -291,6 +382,7 @@ class Reuse:
     def forget(self) -> None:
         """Start afresh: the next build parses and renders everything."""
         self.parsed.clear()
+        self.model.clear()
         self.pages.clear()
         self.related.clear()
         self._environment = None

@@ -87,6 +87,9 @@ class Renderer:
         self.env = env
         self.translators = translators
         self.urls = SiteUrls(site.info.base_url)
+        info = site.info
+        self.site_values = (info.title, info.description, info.language, info.author, info.base_url)
+        """What of the site a page's values are made from, besides what it is asked to show."""
         self.planned: list[Callable[[], Output]] = []
         self.languages: dict[str, tuple[Callable[..., str], Callable[..., str]]] = {}
 
@@ -111,6 +114,9 @@ class Renderer:
     def render(self, names: list[str], page_kind: str, path: str, title: str, description: str = "", *,
                lang: str | None = None, canonical: str | None = None, **context: Any) -> Output:
         """One page from the first template of `names` that exists."""
+        call = (tuple(names), page_kind, path, title, description, lang, canonical, self.site_values, context)
+        if self.memo is not None and (kept := self.memo.kept_call(output_file(path), call)) is not None:
+            return kept
         info = self.site.info
         lang = lang or info.language
         description = description or info.description
@@ -143,13 +149,15 @@ class Renderer:
             **context,
         )
         if self.memo is not None:
-            return self._render_with_memo(self.memo, names, output_file(path), f"{page_kind} '{title}'", variables)
+            return self._render_with_memo(self.memo, names, output_file(path), f"{page_kind} '{title}'", variables, call)
         template_name, html = render_template(self.env, names, variables)
         return Output(output_file(path), html.encode("utf-8"), None, f"template {template_name} for {page_kind} '{title}'")
 
-    def _render_with_memo(self, memo: PageMemo, names: list[str], target: str, what: str, variables: dict[str, Any]) -> Output:
+    def _render_with_memo(
+        self, memo: PageMemo, names: list[str], target: str, what: str, variables: dict[str, Any], call: tuple[Any, ...]
+    ) -> Output:
         """In the preview: keep a page whose inputs did not change, else render it and record its reads."""
-        kept = memo.kept_output(target, variables)
+        kept = memo.kept_output(target, variables, call)
         if kept is not None:
             return kept
         chosen: list[str] = []
@@ -159,7 +167,7 @@ class Renderer:
             chosen.append(template_name)
             return html
 
-        html = memo.render(target, variables, f"template for {what}", render)
+        html = memo.render(target, variables, f"template for {what}", render, call)
         return Output(target, html.encode("utf-8"), None, f"template {chosen[0]} for {what}")
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from benchmarks.corpus import write_site
 from storysite.build import build_site
 from storysite.cache import CACHE_DIR, CACHE_FILE, BuildCache, open_cache
 from storysite.cli import main
@@ -251,3 +252,25 @@ def test_preview_keeps_pages_that_did_not_read_what_changed(scratch_site) -> Non
     # Story two shows one as its newer neighbour, by title and link only: the body change is not its business.
     assert reuse.pages.kept > 0
     assert identities(root / "preview")["stories/two/index.html"] == before["stories/two/index.html"]
+
+
+def test_preview_of_a_larger_site_matches_a_cold_build_after_saves_that_move_related_stories(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    write_site(root, 60, seed=7)
+    files = sorted((root / "content/stories").glob("*.md"))
+    config = load_config(root, output_dir=root / "preview")
+    reuse = Reuse()
+    build_site(config, reuse=reuse)
+    saves = {
+        "its own words again": lambda: files[5].write_text(files[5].read_text() + "\n" + files[5].read_text().rsplit("\n\n", 1)[1]),
+        "another story's words": lambda: files[9].write_text(files[9].read_text() + "\n" + files[30].read_text().rsplit("---", 1)[1]),
+        "other tags": lambda: files[12].write_text(files[12].read_text().replace("tags: [", "tags: [batik, ", 1)),
+        "a pinned story": lambda: files[14].write_text(files[14].read_text().replace("---\n", f"---\nrelated: [{files[40].stem}]\n", 1)),
+        "a new story": lambda: (root / "content/stories/new.md").write_text(files[9].read_text().replace("title:", "slug: new\ntitle:", 1)),
+        "a story removed": lambda: files[40].unlink(),
+    }
+    for name, save in saves.items():
+        save()
+        build_site(config, reuse=reuse)
+        assert snapshot(root / "preview") == cold_build(root, tmp_path / name), f"after {name}"
+        assert reuse.pages.kept > 0

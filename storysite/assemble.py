@@ -246,12 +246,17 @@ class _TermIndex:
             "tag": {},
         }
         self.titles: dict[tuple[str, str], str] = {}
+        self.refs: dict[tuple[str, str], TermRef] = {}
 
     def ref(self, kind: str, name: str) -> TermRef:
-        slug = slugify(name) if kind == "tag" else name
-        info = self.declared[kind].get(slug)
-        title = self.titles.setdefault((kind, slug), info.title if info else _title_of(kind, name))
-        return TermRef(kind, slug, title, self.urls.url(term_path(kind, slug)))
+        known = self.refs.get((kind, name))
+        if known is None:
+            # The same name always gives the same link (the title is the one first met).
+            slug = slugify(name) if kind == "tag" else name
+            info = self.declared[kind].get(slug)
+            title = self.titles.setdefault((kind, slug), info.title if info else _title_of(kind, name))
+            known = self.refs[(kind, name)] = TermRef(kind, slug, title, self.urls.url(term_path(kind, slug)))
+        return known
 
     def check(self, parsed: ParsedStory) -> list[Problem]:
         """Warn about niches and audiences the site does not declare (when it declares any)."""

@@ -11,6 +11,7 @@ as they are sent, never to the built files.
 from __future__ import annotations
 
 import errno
+import gc
 import html
 import ipaddress
 import logging
@@ -343,7 +344,15 @@ class Preview:
             content = self.config.content_dir
             if changed is None or any(not path.is_relative_to(content) for path in changed):
                 self.reuse.forget()
-            return self._rebuild()
+                gc.unfreeze()  # what was kept may be garbage now
+            built = self._rebuild()
+            if built:
+                # What a preview keeps between rebuilds (the site model, the memos, compiled templates) is
+                # large and long-lived: once the tabs have been told, set it aside so that the garbage
+                # collector does not walk all of it again in every rebuild.
+                gc.collect()
+                gc.freeze()
+            return built
 
     def _rebuild(self) -> bool:
         started = time.perf_counter()

@@ -6,6 +6,7 @@ import posixpath
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePosixPath
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -40,7 +41,7 @@ class SiteUrls:
         """The link to a site path, base path included: url("css/a.css") -> "/repo/css/a.css"."""
         if is_external(path):
             return path
-        return self.base_path + quote(path.lstrip("/"), safe="/#?=&%~:@!$'()*+,;")
+        return _base_path(self.base_url) + _quoted(path)
 
     def absolute(self, path: str) -> str:
         """The full URL of a site path when the base URL has a host, else the same as url()."""
@@ -51,6 +52,17 @@ class SiteUrls:
     def resolve(self, ref: str, page_path: str) -> str:
         """The full URL of a link found on the page at `page_path`, as a browser resolves it there."""
         return urljoin(self.absolute(page_path), ref)
+
+
+@lru_cache(maxsize=8)
+def _base_path(base_url: str) -> str:
+    return SiteUrls(base_url).base_path
+
+
+@lru_cache(maxsize=1 << 16)
+def _quoted(path: str) -> str:
+    # Every page links to many others: each site path is quoted once, not once per link.
+    return quote(path.lstrip("/"), safe="/#?=&%~:@!$'()*+,;")
 
 
 def is_external(ref: str) -> bool:

@@ -92,6 +92,7 @@ def output_file(site_path: str) -> str:
     return site_path
 
 
+@lru_cache(maxsize=1 << 16)
 def safe_site_path(site_path: str) -> bool:
     """True when a site path stays inside the output folder (no "..", no absolute or drive parts)."""
     if "\\" in site_path or "\x00" in site_path or site_path.startswith("/"):

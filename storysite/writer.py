@@ -8,6 +8,7 @@ import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from .errors import ContentError, Problem, StorysiteError, shown_path
@@ -85,7 +86,7 @@ def write_site(plan: dict[str, Output], out_dir: Path) -> WriteReport:
     if not existing.files and not existing.folders and not existing.others:
         return _write_whole(plan, out_dir, staging, retired)
     changed = [path for path, output in plan.items() if not _same(output, out_dir / path, existing.files.get(path))]
-    wanted_dirs = {parent.as_posix() for path in plan for parent in PurePosixPath(path).parents}
+    wanted_dirs = {parent for path in plan for parent in _folders_of(path)}
     stale = [p for p in existing.files if p not in plan] + [p for p in existing.folders if p not in wanted_dirs] + existing.others
     if changed:
         _stage_all(plan, changed, staging)
@@ -101,6 +102,12 @@ def write_site(plan: dict[str, Output], out_dir: Path) -> WriteReport:
     _remove(staging)
     log.debug("wrote %d files to %s, removed %d, kept %d", len(changed), out_dir, len(stale), len(plan) - len(changed))
     return WriteReport(tuple(changed), tuple(sorted(stale)), len(plan) - len(changed))
+
+
+@lru_cache(maxsize=1 << 16)
+def _folders_of(path: str) -> tuple[str, ...]:
+    """The folders a file of the site is in ("a/b/c.html" -> "a/b", "a", "."): worked out once per path."""
+    return tuple(parent.as_posix() for parent in PurePosixPath(path).parents)
 
 
 def _write_whole(plan: dict[str, Output], out_dir: Path, staging: Path, retired: Path) -> WriteReport:

@@ -128,6 +128,8 @@ class PageMemo:
         self._changed: set[Key] = set()
         self._same: dict[tuple[Key, str], bool] = {}
         self._fresh: dict[str, _PageRecord] = {}
+        self._data: dict[str, tuple[object, Output]] = {}
+        self._fresh_data: dict[str, tuple[object, Output]] = {}
         self._reading: dict[Key, set[str]] | None = None
         self._shared: dict[frozenset[str], frozenset[str]] = {}
         self.out_dir = Path()
@@ -137,6 +139,7 @@ class PageMemo:
         """Forget every page (templates, theme or config changed)."""
         self._records.clear()
         self._before = {}
+        self._data = {}
 
     def start(self, site: Site, out_dir: Path, env: Environment) -> None:
         """Begin a build: find which site-model objects changed, and trace attribute reads in `env`."""
@@ -148,6 +151,7 @@ class PageMemo:
         self._changed |= self._now.keys() - self._before.keys()
         self._same = {}
         self._fresh = {}
+        self._fresh_data = {}
         self.kept = self.rendered = 0
         self._trace(env)
 
@@ -239,6 +243,13 @@ class PageMemo:
         self.rendered += 1
         return html
 
+    def kept_data(self, path: str, inputs: object, make: Callable[[], Output]) -> Output:
+        """A file made from `inputs` alone (the sitemap): last build's when they are equal, else `make()`."""
+        known = self._data.get(path)
+        output = known[1] if known is not None and known[0] == inputs else make()
+        self._fresh_data[path] = (inputs, output)
+        return output
+
     def _share(self, names: frozenset[str]) -> frozenset[str]:
         return self._shared.setdefault(names, names)
 
@@ -254,6 +265,7 @@ class PageMemo:
         self._records = self._fresh
         self._before = self._now
         self._fresh = {}
+        self._data, self._fresh_data = self._fresh_data, {}
 
 
 class ParseMemo:

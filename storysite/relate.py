@@ -106,9 +106,14 @@ def story_item(story: Story, vector: Vector, now: dt.datetime) -> Item:
         audiences=frozenset(a.slug for a in story.audiences),
         tags=frozenset(t.slug for t in story.tags),
         vector=vector,
-        target=not story.draft and story.date <= now,
+        target=is_target(story, now),
         pinned=story.related_slugs,
     )
+
+
+def is_target(story: Story, now: dt.datetime) -> bool:
+    """May other stories link to it (not a draft, not dated in the future)?"""
+    return not story.draft and story.date <= now
 
 
 def pin_warnings(stories: Sequence[Story], items: Sequence[Item]) -> tuple[Problem, ...]:

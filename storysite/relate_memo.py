@@ -31,6 +31,7 @@ from .relate import (
     Relations,
     Scorer,
     index_keys,
+    is_target,
     most_shared,
     newest_target_day,
     pin_warnings,
@@ -61,6 +62,7 @@ class RelateMemo:
         self._frequencies: Counter[str] = Counter()
         self._idf: dict[str, float] = {}
         self._items: dict[str, Item] = {}
+        self._stories: dict[str, Story] = {}
         self._keys: dict[str, list[str]] = {}
         self._indexed: defaultdict[str, set[str]] = defaultdict(set)
         """Key -> the stories indexed under it (drafts too: they look for candidates)."""
@@ -81,7 +83,9 @@ class RelateMemo:
         slugs = [story.slug for story in stories]
         changed = self._update_texts(stories, terms_of)
         items = self._update_items(stories, changed, now)
-        moved = {slug for slug, item in items.items() if self._items.get(slug) != item} | (self._items.keys() - items.keys())
+        before = self._items
+        moved = {slug for slug, item in items.items() if before.get(slug) is not item and before.get(slug) != item}
+        moved |= before.keys() - items.keys()
         if _without(self._order, moved) != _without(slugs, moved):
             # Stories other than the changed ones changed places: positions break ties, start afresh.
             self.clear()
@@ -135,10 +139,16 @@ class RelateMemo:
 
     def _update_items(self, stories: Sequence[Story], revector: set[str], now: dt.datetime) -> dict[str, Item]:
         items = {}
+        old_items, old_stories = self._items, self._stories
         for story in stories:
             slug = story.slug
-            vector = tfidf_vector(self._terms[slug], self._idf) if slug in revector else self._items[slug].vector
+            old = old_items.get(slug)
+            if old is not None and slug not in revector and old_stories.get(slug) is story and old.target == is_target(story, now):
+                items[slug] = old  # the very same story (the preview keeps unchanged ones): the same item
+                continue
+            vector = tfidf_vector(self._terms[slug], self._idf) if slug in revector else old_items[slug].vector
             items[slug] = story_item(story, vector, now)
+        self._stories = {story.slug: story for story in stories}
         return items
 
     def _update_index(self, moved: set[str], positions: Mapping[str, int]) -> set[str]:

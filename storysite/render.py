@@ -224,7 +224,7 @@ def render_site(
     r.page(["404.html"], "404", NOT_FOUND_PATH, t("not_found_title"))
     outputs = r.render_all(1 if memo is not None else jobs, advance)
     if r.urls.origin:
-        outputs.append(_sitemap(site, r.urls))
+        outputs.append(_sitemap(site, r.urls, memo))
     else:
         log.info("no sitemap.xml: it needs absolute URLs, so set base_url to the site's full address")
     outputs.append(Output("robots.txt", _robots(r.urls).encode(), None, "robots.txt"))
@@ -244,27 +244,42 @@ def planned_pages(site: Site, per_page: int) -> int:
     return home_pages + len(site.stories) + len(site.pages) + terms + 3
 
 
-def _sitemap(site: Site, urls: SiteUrls) -> Output:
-    root = etree.Element("urlset", xmlns="http://www.sitemaps.org/schemas/sitemap/0.9")
+def _sitemap(site: Site, urls: SiteUrls, memo: PageMemo | None = None) -> Output:
+    entries = _sitemap_entries(site)
+    if memo is not None:
+        return memo.kept_data("sitemap.xml", (urls.base_url, entries), lambda: _sitemap_file(entries, urls))
+    return _sitemap_file(entries, urls)
 
-    def add(path: str, stories: tuple[Story, ...] = ()) -> None:
-        """One entry; a page that shows stories last changed when the newest of them did."""
-        entry = etree.SubElement(root, "url")
-        etree.SubElement(entry, "loc").text = urls.absolute(path)
-        if stories:
-            etree.SubElement(entry, "lastmod").text = max(map(last_changed, stories)).isoformat(timespec="seconds")
 
-    add("", site.stories)
+def _sitemap_entries(site: Site) -> list[tuple[str, str | None]]:
+    """The site path of each page and, for a page that shows stories, when the newest of them last changed."""
+    entries: list[tuple[str, str | None]] = []
+
+    def add(path: str, stories: tuple[Story, ...] = (), lastmod: str | None = None) -> None:
+        entries.append((path, max(map(last_changed, stories)).isoformat(timespec="seconds") if stories else lastmod))
+
+    everything = max(map(last_changed, site.stories)).isoformat(timespec="seconds") if site.stories else None
+    add("", lastmod=everything)
     for story in site.stories:
         add(story.path, (story,))
     for page in site.pages:
         add(page.path)
     for kind in ("niche", "audience", "tag"):
-        add(terms_path(kind), site.stories)
+        add(terms_path(kind), lastmod=everything)
         for term in site.term(kind):
             add(term.path, term.stories)
     for path in (MAP_PATH, ARCHIVE_PATH):
-        add(path, site.stories)
+        add(path, lastmod=everything)
+    return entries
+
+
+def _sitemap_file(entries: list[tuple[str, str | None]], urls: SiteUrls) -> Output:
+    root = etree.Element("urlset", xmlns="http://www.sitemaps.org/schemas/sitemap/0.9")
+    for path, lastmod in entries:
+        entry = etree.SubElement(root, "url")
+        etree.SubElement(entry, "loc").text = urls.absolute(path)
+        if lastmod is not None:
+            etree.SubElement(entry, "lastmod").text = lastmod
     etree.indent(root)
     data = b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="utf-8") + b"\n"
     return Output("sitemap.xml", data, None, "sitemap.xml")

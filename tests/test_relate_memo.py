@@ -12,6 +12,7 @@ import pytest
 from benchmarks.corpus import write_site
 from storysite.assemble import assemble_site
 from storysite.config import Config, load_config
+from storysite.incremental import ModelMemo
 from storysite.model import Site
 from storysite.parse import parse_sources
 from storysite.relate import relate_stories
@@ -21,7 +22,7 @@ from storysite.sources import discover
 NOW = dt.datetime(2035, 1, 1, tzinfo=dt.timezone.utc)
 
 
-def site_model(config: Config) -> Site:
+def built_model(config: Config) -> Site:
     stories, pages = parse_sources(discover(config.content_dir), config)
     site, _ = assemble_site(config, discover(config.content_dir), stories, pages, NOW)
     return site
@@ -67,10 +68,17 @@ def edits(root: Path, files: list[Path]) -> list[tuple[str, Callable[[], None]]]
     ]
 
 
-def test_incremental_relate_equals_a_full_relate_after_every_save(corpus: tuple[Path, list[Path]]) -> None:
+@pytest.mark.parametrize("kept_objects", [False, True], ids=["new objects", "unchanged stories kept as objects"])
+def test_incremental_relate_equals_a_full_relate_after_every_save(corpus: tuple[Path, list[Path]], kept_objects: bool) -> None:
     root, files = corpus
     config = load_config(root, future=True)
     memo = RelateMemo()
+    model = ModelMemo()
+
+    def site_model(config: Config) -> Site:
+        site = built_model(config)
+        return model.same_objects(site) if kept_objects else site
+
     site = site_model(config)
     assert memo.relate(site.stories, config, NOW, lambda stories: {}) == relate_stories(site.stories, config, NOW)
     for name, edit in edits(root, files):
@@ -85,10 +93,10 @@ def test_a_body_edit_reranks_only_the_stories_it_can_reach(corpus: tuple[Path, l
     root, files = corpus
     config = load_config(root)
     memo = RelateMemo()
-    memo.relate(site_model(config).stories, config, NOW, lambda stories: {})
+    memo.relate(built_model(config).stories, config, NOW, lambda stories: {})
     assert memo.reranked == len(files)
     rewrite(files[7], lambda t: t + "\n" + t.rsplit("\n\n", 1)[1])  # its last paragraph again: its own words weigh more
-    stories = site_model(config).stories
+    stories = built_model(config).stories
     assert memo.relate(stories, config, NOW, lambda stories: {}) == relate_stories(stories, config, NOW)
     assert 1 <= memo.reranked < len(files) // 2
 
@@ -97,9 +105,9 @@ def test_changed_settings_start_afresh(corpus: tuple[Path, list[Path]]) -> None:
     root, _ = corpus
     memo = RelateMemo()
     config = load_config(root)
-    memo.relate(site_model(config).stories, config, NOW, lambda stories: {})
+    memo.relate(built_model(config).stories, config, NOW, lambda stories: {})
     (root / "storysite.yaml").write_text((root / "storysite.yaml").read_text() + "related:\n  count: 2\n  weights: {text: 3}\n")
     config = load_config(root)
-    stories = site_model(config).stories
+    stories = built_model(config).stories
     assert memo.relate(stories, config, NOW, lambda stories: {}) == relate_stories(stories, config, NOW)
     assert memo.reranked == len(stories)

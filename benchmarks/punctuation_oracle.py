@@ -60,6 +60,8 @@ TRICKY = {
     "link title": '[a "link"](http://x.test "it\'s -- title") and \'[b](http://y.test)\'.',
     "image alt": '![it\'s "alt" -- text](x.png) "after"',
     "emphasis inside quotes": "She said \"**bold** words\" and '*it*'s' fine.",
+    "possessive after elements": "[Sari](http://x.test)'s shop, `make`'s flags, *Tempe*'s taste.",
+    "quotes inside emphasis": '*"Quoted," she said* and **\'single\'** -- *it\'s*.',
     "line break": 'First line  \n"Second" line',
     "numbers": "Scores 3--2, 7'11\" tall, 5' 10\", the '70s.",
 }

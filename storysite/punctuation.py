@@ -31,13 +31,16 @@ _OPENING_AFTER = "–—"
 _ENTITY = {"--": "&ndash;", "---": "&mdash;", "...": "&hellip;"}
 LSQUO, RSQUO, LDQUO, RDQUO = "&lsquo;", "&rsquo;", "&ldquo;", "&rdquo;"
 
-# SmartyPants decides a quote by trying its rules in a fixed order over the whole text; a quote
-# decided by an earlier rule no longer counts as a closing character for the later ones. Each rule
-# has a rank in that order, so reading left to right gives the same result.
-_START, _PAIR_OPEN, _PAIR_CLOSE, _DECADE_RANK, _OPEN_SINGLE, _CLOSE_SINGLE = 1, 3, 5, 7, 8, 9
-_OPEN_DOUBLE, _CLOSE_DOUBLE = 12, 14
-_LATE_SINGLE, _LATE_DOUBLE = 11, 15
-_DASH_RANK, _ELLIPSIS_RANK = 0, 16
+# SmartyPants decides a quote by trying its rules in a fixed order over the whole text, and a
+# quote decided by an earlier rule no longer counts as a closing character for the later ones (a
+# rule that takes a space or an s along hides it from the rules after it). Each rule has a rank in
+# that order, so reading left to right and comparing ranks gives the same result.
+(
+    _DASH_RANK, _START_SINGLE, _START_DOUBLE, _PAIR_DOUBLE_SINGLE, _PAIR_SINGLE_DOUBLE,
+    _PAIR_CLOSE_SINGLE_DOUBLE, _PAIR_CLOSE_DOUBLE_SINGLE, _DECADE_RANK, _OPEN_SINGLE, _CLOSE_SINGLE,
+    _CLOSE_SINGLE_BEFORE_SPACE, _LATE_SINGLE, _OPEN_DOUBLE, _CLOSE_DOUBLE_BEFORE_SPACE, _CLOSE_DOUBLE,
+    _LATE_DOUBLE, _ELLIPSIS_RANK,
+) = range(17)
 
 
 class Run(NamedTuple):
@@ -59,7 +62,8 @@ class _Reader:
 
     def closes_after(self, index: int, rank: int) -> bool:
         """Whether the character at `index` ends something a quote can close, as seen by rule `rank`."""
-        if self.decided.get(index, 99) <= rank:
+        decided = self.decided.get(index)
+        if decided is not None and decided <= rank:
             return False
         return self.text[index] not in _NOT_CLOSING_AFTER
 
@@ -86,7 +90,7 @@ class _Reader:
 
     def pairs_on(self, i: int) -> bool:
         """The ' at `i` and the " after it pair up before a pair starting one earlier would."""
-        return self.at(i + 1) == '"' and (self.word(i + 2) or self.closes_after(i - 1, _PAIR_CLOSE))
+        return self.at(i + 1) == '"' and (self.word(i + 2) or self.closes_after(i - 1, _PAIR_CLOSE_SINGLE_DOUBLE))
 
     def space_at(self, index: int, rank: int) -> bool:
         """Whitespace at `index`, unless a quote after it opens by an earlier rule and takes it along."""
@@ -108,12 +112,12 @@ def _single(reader: _Reader, i: int) -> tuple[str, int, int]:
     """The entity, rank and length for the ' at `i` (length 2 when it pairs with a following ")."""
     after = reader.at(i + 1)
     if reader.starts_closed(i):
-        return RSQUO, _START, 1
+        return RSQUO, _START_SINGLE, 1
     if after == '"' and not reader.opens_pair(i + 1):
         if reader.word(i + 2):
-            return LSQUO + LDQUO, _PAIR_OPEN + 1, 2
-        if reader.closes_after(i - 1, _PAIR_CLOSE):
-            return RSQUO + RDQUO, _PAIR_CLOSE, 2
+            return LSQUO + LDQUO, _PAIR_SINGLE_DOUBLE, 2
+        if reader.closes_after(i - 1, _PAIR_CLOSE_SINGLE_DOUBLE):
+            return RSQUO + RDQUO, _PAIR_CLOSE_SINGLE_DOUBLE, 2
     if not reader.word(i - 1) and _DECADE.match(reader.text, i + 1):
         return RSQUO, _DECADE_RANK, 1
     if reader.space_before(i - 1) and reader.word(i + 1):
@@ -122,9 +126,9 @@ def _single(reader: _Reader, i: int) -> tuple[str, int, int]:
         reader.ends_word(i + 1, _CLOSE_SINGLE) or _DIGIT.match(after)
     ):
         return RSQUO, _CLOSE_SINGLE, 1
-    if reader.ends_word(i + 1, _CLOSE_SINGLE + 1):
+    if reader.ends_word(i + 1, _CLOSE_SINGLE_BEFORE_SPACE):
         # SmartyPants takes the space or the s along with the quote: the next quote sees neither.
-        return RSQUO, _CLOSE_SINGLE + 1, 1
+        return RSQUO, _CLOSE_SINGLE_BEFORE_SPACE, 1
     return LSQUO, _LATE_SINGLE, 1
 
 
@@ -132,15 +136,15 @@ def _double(reader: _Reader, i: int) -> tuple[str, int, int]:
     """The entity, rank and length for the " at `i` (length 2 when it pairs with a following ')."""
     after = reader.at(i + 1)
     if reader.starts_closed(i):
-        return RDQUO, _START + 1, 1
+        return RDQUO, _START_DOUBLE, 1
     if reader.opens_pair(i):
-        return LDQUO + LSQUO, _PAIR_OPEN, 2
-    if after == "'" and reader.closes_after(i - 1, _PAIR_CLOSE + 1) and not reader.pairs_on(i + 1):
-        return RDQUO + RSQUO, _PAIR_CLOSE + 1, 2
+        return LDQUO + LSQUO, _PAIR_DOUBLE_SINGLE, 2
+    if after == "'" and reader.closes_after(i - 1, _PAIR_CLOSE_DOUBLE_SINGLE) and not reader.pairs_on(i + 1):
+        return RDQUO + RSQUO, _PAIR_CLOSE_DOUBLE_SINGLE, 2
     if reader.space_before(i - 1) and reader.word(i + 1):
         return LDQUO, _OPEN_DOUBLE, 1
-    if reader.space_at(i + 1, _OPEN_DOUBLE + 1):
-        return RDQUO, _OPEN_DOUBLE + 1, 1
+    if reader.space_at(i + 1, _CLOSE_DOUBLE_BEFORE_SPACE):
+        return RDQUO, _CLOSE_DOUBLE_BEFORE_SPACE, 1
     if reader.closes_after(i - 1, _CLOSE_DOUBLE):
         return RDQUO, _CLOSE_DOUBLE, 1
     return LDQUO, _LATE_DOUBLE, 1
@@ -183,7 +187,7 @@ def educate(runs: Sequence[Run], mark: Callable[[str], str]) -> list[str]:
             continue  # code, raw HTML, or a match across an element's edge: left as written
         for index in range(start, end):
             reader.decided[index] = rank
-        if found == "'" and rank == _CLOSE_SINGLE + 1:
+        if rank == _CLOSE_SINGLE_BEFORE_SPACE:
             reader.decided[end] = rank
         skip_to = end
         changes[run_index].append((start - run_start, end - run_start, entity))

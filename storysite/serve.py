@@ -348,8 +348,10 @@ class Preview:
             built = self._rebuild()
             if built:
                 # What a preview keeps between rebuilds (the site model, the memos, compiled templates) is
-                # large and long-lived: once the tabs have been told, set it aside so that the garbage
-                # collector does not walk all of it again in every rebuild.
+                # large and long-lived: once the tabs have been told (the short sleep lets the event
+                # streams send first), set it aside so that the garbage collector does not walk all of it
+                # again in every rebuild.
+                time.sleep(0.02)
                 gc.collect()
                 gc.freeze()
             return built

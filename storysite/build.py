@@ -102,7 +102,7 @@ def build_site(
         memo = reuse.pages if reuse is not None else None
         rendered = render_site(site, related, env, partial(translator, strings), config.paginate, advance, config.jobs, memo)
     with stages.stage("feeds") as advance:
-        feeds = render_feeds(site, config.feeds, translator(strings, config.language))
+        feeds = render_feeds(site, config.feeds, translator(strings, config.language), reuse.pages if reuse is not None else None)
         advance(len(feeds))
     with stages.stage("write") as advance:
         plan = plan_outputs(

@@ -13,7 +13,8 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from feedgen.ext.base import BaseEntryExtension  # type: ignore[import-untyped]
@@ -27,6 +28,9 @@ from .model import FeedLink, Site, Story, Term
 from .render import Output
 from .sources import CONTROL_CHARACTERS
 from .urls import SiteUrls, terms_path
+
+if TYPE_CHECKING:
+    from .incremental import PageMemo
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +82,11 @@ class Channel:
     """The newest entry's time, so a rebuild of the same stories gives the same feed."""
 
 
-def render_feeds(site: Site, feeds: FeedsConfig, t: Callable[..., str]) -> list[Output]:
-    """Every feed of the site and of its niches, audiences and tags, in each configured format."""
+def render_feeds(site: Site, feeds: FeedsConfig, t: Callable[..., str], memo: PageMemo | None = None) -> list[Output]:
+    """Every feed of the site and of its niches, audiences and tags, in each configured format.
+
+    The preview passes its memo: a feed whose channel is the same as in the last build is not made again.
+    """
     urls = SiteUrls(site.info.base_url)
     if feeds.formats and not urls.origin:
         log.info("no feeds: they need absolute URLs, so set base_url to the site's full address, e.g. https://example.org/")
@@ -87,9 +94,13 @@ def render_feeds(site: Site, feeds: FeedsConfig, t: Callable[..., str]) -> list[
     outputs = []
     for channel, scope in _channels(site, feeds, urls, t):
         for link in channel.links:
-            data = FORMATS[link.format](channel, urls.absolute(link.path))
-            outputs.append(Output(link.path, data, None, f"{link.label} feed of {scope}"))
+            make = partial(_feed, channel, link, urls.absolute(link.path), scope)
+            outputs.append(make() if memo is None else memo.kept_data(link.path, make.args, make))
     return outputs
+
+
+def _feed(channel: Channel, link: FeedLink, self_url: str, scope: str) -> Output:
+    return Output(link.path, FORMATS[link.format](channel, self_url), None, f"{link.label} feed of {scope}")
 
 
 def in_feeds(story: Story, now: dt.datetime) -> bool:

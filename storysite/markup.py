@@ -7,11 +7,15 @@ import re
 import threading
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
+from typing import TypeVar
 
 import markdown
+from markdown.blockprocessors import BlockProcessor
 from markdown.extensions import Extension
+from markdown.extensions.toc import TocExtension, TocTreeprocessor
+from markdown.inlinepatterns import InlineProcessor as InlinePattern
 from markdown.treeprocessors import Treeprocessor
-from markdown.util import AtomicString
+from markdown.util import AtomicString, Registry
 
 from storysite.punctuation import OPAQUE, Run, educate
 
@@ -31,6 +35,35 @@ _PLACEHOLDER = re.compile("\x02(?:wzxhzdk:(\\d+)|(\\d+)|[^\x03]*)\x03")
 _TAG = re.compile(r"<(/?)([A-Za-z][\w-]*)")
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
 _local = threading.local()
+T = TypeVar("T")
+
+
+def _all(*marks: str) -> tuple[tuple[str, ...], ...]:
+    return (marks,)
+
+
+def _any(*marks: str) -> tuple[tuple[str, ...], ...]:
+    return tuple((mark,) for mark in marks)
+
+
+# What a body must hold before an inline pattern or a block processor can do anything with it: each
+# string of one of the alternatives. Those not named here are always tried. Most bodies hold no
+# backtick, bracket or `<`, and each pattern left out is a search of every text that finds nothing.
+_INLINE_NEEDS = {
+    "backtick": _all("`"), "escape": _all("\\"), "footnote": _all("[", "^", "]"),
+    "reference": _all("["), "link": _all("["), "short_reference": _all("["),
+    "image_link": _all("!", "["), "image_reference": _all("!", "["), "short_image_ref": _all("!", "["),
+    "autolink": _all("<", ":", ">"), "automail": _all("<", "@", ">"), "linebreak": _all("  \n"),
+    "html": _all("<", ">"), "entity": _all("&", ";"), "em_strong": _any("*", "_"),
+}
+_BLOCK_NEEDS = {
+    "hashheader": _all("#"), "setextheader": _any("=", "-"), "hr": _any("-", "_", "*"), "quote": _all(">"),
+    "table": _all("|"), "deflist": _all(":"), "footnote": _all("[", "^", "]", ":"),
+    "abbr": _all("*", "[", "]", ":"), "reference": _all("[", "]", ":"),
+}
+_MARKS = frozenset(mark for needs in (*_INLINE_NEEDS.values(), *_BLOCK_NEEDS.values()) for option in needs for mark in option)
+# What the smart punctuation converts: a body without any of them keeps its text as written.
+_PUNCTUATION = ("'", '"', "--", "...")
 
 
 @dataclass(frozen=True)
@@ -64,6 +97,9 @@ class _SmartPunctuation(Treeprocessor):
     """
 
     def run(self, root: etree.Element) -> None:
+        source = self.md.source  # type: ignore[attr-defined]
+        if not any(mark in source for mark in _PUNCTUATION) and not _joins_apart(source):
+            return  # every text of the tree comes from the body, which has nothing to convert
         self.runs: list[Run] = []
         self.places: list[tuple[etree.Element, str, str]] = []
         self.verbatim_depth = 0
@@ -136,6 +172,76 @@ class _SmartPunctuation(Treeprocessor):
         self.runs, self.places, self.verbatim_depth = [], [], 0
 
 
+class _Fitted:
+    """Python-Markdown with only the inline patterns and block processors that can act on a body.
+
+    Every pattern searches every text of a body and every block processor tests every block; one
+    that needs what a body does not hold (a `#`, a bracket, a `<`) finds nothing, so leaving it out
+    gives the same HTML sooner. The subsets are made once per set of marks found.
+    """
+
+    def __init__(self, md: markdown.Markdown) -> None:
+        self.md = md
+        self.inline: Registry[InlinePattern] = md.treeprocessors["inline"].inlinePatterns  # type: ignore[attr-defined]
+        self.blocks: Registry[BlockProcessor] = md.parser.blockprocessors
+        self.subsets: dict[frozenset[str], tuple[Registry[InlinePattern], Registry[BlockProcessor]]] = {}
+
+    def fit(self, text: str) -> None:
+        """Set up the converter for `text`."""
+        if _joins_apart(text):
+            inline, blocks = self.inline, self.blocks
+        else:
+            found = frozenset(mark for mark in _MARKS if mark in text)
+            if found not in self.subsets:
+                self.subsets[found] = (_needed(self.inline, _INLINE_NEEDS, found), _needed(self.blocks, _BLOCK_NEEDS, found))
+            inline, blocks = self.subsets[found]
+        self.md.treeprocessors["inline"].inlinePatterns = inline  # type: ignore[attr-defined]
+        self.md.parser.blockprocessors = blocks
+
+
+def _needed(registry: Registry[T], needs: dict[str, tuple[tuple[str, ...], ...]], found: frozenset[str]) -> Registry[T]:
+    """The items of `registry` (in their order) that need nothing or find what they need in `found`."""
+    subset: Registry[T] = Registry()
+    for item in registry._priority:
+        options = needs.get(item.name)
+        if options is None or any(all(mark in found for mark in option) for option in options):
+            subset.register(registry[item.name], item.name, item.priority)
+    return subset
+
+
+def _joins_apart(text: str) -> bool:
+    """Whether Markdown may bring together characters that stand apart in `text` (by dropping or expanding some)."""
+    return "\x02" in text or "\x03" in text or "\t" in text or "\r" in text
+
+
+class _HeadingIds(TocTreeprocessor):
+    """The toc extension's heading ids; the table of contents itself only for a body that asks for it with [TOC].
+
+    Python-Markdown also keeps every body's table of contents as HTML, which nothing here reads.
+    """
+
+    marker: str
+    wanted: bool
+
+    def run(self, doc: etree.Element) -> None:
+        source = self.md.source  # type: ignore[attr-defined]
+        self.wanted = self.marker in source or _joins_apart(source)
+        marker = self.marker
+        if not self.wanted:
+            self.marker = ""  # no paragraph to look for
+        try:
+            super().run(doc)
+        finally:
+            self.marker = marker
+
+    def build_toc_div(self, toc_list: list[dict[str, object]]) -> etree.Element:
+        return super().build_toc_div(toc_list) if self.wanted else etree.Element("div")
+
+
+class _HeadingIdsExtension(TocExtension):
+    TreeProcessorClass = _HeadingIds
+
+
 class _SmartPunctuationExtension(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         # Where smarty ran: after inline Markdown, before the table of contents names the headings.
@@ -161,10 +267,10 @@ def _converter() -> markdown.Markdown:
     md = getattr(_local, "md", None)
     if md is None:
         md = markdown.Markdown(
-            extensions=[*EXTENSIONS, _SmartPunctuationExtension(), _FactsExtension()],
-            extension_configs={"toc": {"permalink": False}},
+            extensions=["extra", "sane_lists", _HeadingIdsExtension(permalink=False), _SmartPunctuationExtension(), _FactsExtension()],
             output_format="html",
         )
+        md.fitted = _Fitted(md)
         _local.md = md
     return md
 
@@ -175,5 +281,7 @@ def render_markdown(text: str) -> Rendered:
     md.reset()
     # Markdown skips its tree processors for a blank body: start from nothing, not the last body's facts.
     md.first_paragraph, md.word_count = "", 0
+    md.source = text
+    md.fitted.fit(text)
     html = md.convert(text)
     return Rendered(html, md.first_paragraph, md.word_count)

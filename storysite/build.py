@@ -17,6 +17,7 @@ from .errors import ContentError, Problem
 from .feeds import render_feeds
 from .incremental import Reuse
 from .model import Story
+from .page_records import load_page_records, records_scope
 from .parallel import fork_map
 from .parse import parse_sources
 from .relate import relate_stories, related_links, story_terms
@@ -100,7 +101,12 @@ def build_site(
         if reuse is not None:
             reuse.pages.start(site, config.output_dir, env)
         memo = reuse.pages if reuse is not None else None
-        rendered = render_site(site, related, env, partial(translator, strings), config.paginate, advance, config.jobs, memo)
+        records = None
+        if reuse is None and cache.enabled:
+            scope = records_scope(config, _theme_folders(config, chain))
+            records = load_page_records(cache, scope, config.output_dir)
+            records.start(site, env)
+        rendered = render_site(site, related, env, partial(translator, strings), config.paginate, advance, config.jobs, memo, records)
     with stages.stage("feeds") as advance:
         feeds = render_feeds(site, config.feeds, translator(strings, config.language), reuse.pages if reuse is not None else None)
         advance(len(feeds))
@@ -111,6 +117,8 @@ def build_site(
         )
         report = write_site(plan, config.output_dir)
         advance(len(plan))
+        if records is not None:
+            records.save(cache, scope, (output.path for output in rendered))
     if reuse is not None:
         reuse.pages.finish()
     if reuse is None and any(not story.draft and story.date <= site.built_at for story in site.stories):

@@ -96,13 +96,33 @@ def _field_names(kind: type) -> tuple[str, ...] | None:
     return _FIELD_NAMES[kind]
 
 
-def _objects(site: Site) -> dict[Key, object]:
+def site_objects(site: Site) -> dict[Key, object]:
+    """The stories, pages, terms and site info of a site, by name."""
     found: dict[Key, object] = {("SiteInfo",): site.info}
     for item in (*site.stories, *site.pages, *site.info.niches, *site.info.audiences, *site.info.tags):
         key = identity(item)
         assert key is not None
         found[key] = item
     return found
+
+
+def trace_reads(env: Environment, note: Callable[[object, object], None]) -> None:
+    """Have `env` call `note(object, name)` on every attribute or item its templates read (once per environment)."""
+    if getattr(env, "_storysite_traced", False):
+        return
+    plain_getattr, plain_getitem = env.getattr, env.getitem
+
+    def traced_getattr(obj: Any, attribute: str) -> Any:
+        note(obj, attribute)
+        return plain_getattr(obj, attribute)
+
+    def traced_getitem(obj: Any, argument: Any) -> Any:
+        note(obj, argument)
+        return plain_getitem(obj, argument)
+
+    env.getattr = traced_getattr  # type: ignore[method-assign]
+    env.getitem = traced_getitem  # type: ignore[method-assign]
+    env._storysite_traced = True  # type: ignore[attr-defined]
 
 
 @dataclasses.dataclass
@@ -146,7 +166,7 @@ class PageMemo:
         if out_dir != self.out_dir:
             self.clear()
         self.out_dir = out_dir
-        self._now = _objects(site)
+        self._now = site_objects(site)
         self._changed = {key for key, old in self._before.items() if not self._unchanged(old, self._now.get(key))}
         self._changed |= self._now.keys() - self._before.keys()
         self._same = {}
@@ -165,27 +185,13 @@ class PageMemo:
         return all(same_value(getattr(old, f.name), getattr(new, f.name)) for f in fields)
 
     def _trace(self, env: Environment) -> None:
-        if getattr(env, "_storysite_traced", False):
-            return
-        plain_getattr, plain_getitem = env.getattr, env.getitem
-
         def note(obj: object, name: object) -> None:
             if self._reading is not None and isinstance(name, str):
                 key = identity(obj)
                 if key is not None:
                     self._reading.setdefault(key, set()).add(name)
 
-        def traced_getattr(obj: Any, attribute: str) -> Any:
-            note(obj, attribute)
-            return plain_getattr(obj, attribute)
-
-        def traced_getitem(obj: Any, argument: Any) -> Any:
-            note(obj, argument)
-            return plain_getitem(obj, argument)
-
-        env.getattr = traced_getattr  # type: ignore[method-assign]
-        env.getitem = traced_getitem  # type: ignore[method-assign]
-        env._storysite_traced = True  # type: ignore[attr-defined]
+        trace_reads(env, note)
 
     def kept_call(self, path: str, call: tuple[Any, ...]) -> Output | None:
         """The page as it is on disk, when it was asked to show what it showed last time and read nothing that changed.

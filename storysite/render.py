@@ -23,6 +23,7 @@ from .urls import ARCHIVE_PATH, MAP_PATH, NOT_FOUND_PATH, SiteUrls, home_path, o
 
 if TYPE_CHECKING:
     from .incremental import PageMemo
+    from .page_records import PageRecords
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,10 @@ class Renderer:
         env: Environment,
         translators: Callable[[str], Callable[..., str]],
         memo: PageMemo | None = None,
+        records: PageRecords | None = None,
     ) -> None:
         self.memo = memo
+        self.records = records
         self.site = site
         self.env = env
         self.translators = translators
@@ -90,7 +93,7 @@ class Renderer:
         info = site.info
         self.site_values = (info.title, info.description, info.language, info.author, info.base_url)
         """What of the site a page's values are made from, besides what it is asked to show."""
-        self.planned: list[Callable[[], Output]] = []
+        self.planned: list[partial[Output]] = []
         self.languages: dict[str, tuple[Callable[..., str], Callable[..., str]]] = {}
 
     def language(self, lang: str) -> tuple[Callable[..., str], Callable[..., str]]:
@@ -109,12 +112,31 @@ class Renderer:
 
     def render_all(self, jobs: int, advance: Advance) -> list[Output]:
         """Every planned page, in order, on up to `jobs` processes."""
-        return fork_map(lambda index: self.planned[index](), len(self.planned), jobs, advance)
+        records = self.records
+        if records is None:
+            return fork_map(lambda index: self.planned[index](), len(self.planned), jobs, advance)
+        outputs: list[Output | None] = [None] * len(self.planned)
+        if records.has_stored:
+            for index, planned in enumerate(self.planned):
+                outputs[index] = records.kept(output_file(planned.args[2]), self._call(*planned.args, **planned.keywords))
+            advance(records.kept_count)
+        redo = [index for index, output in enumerate(outputs) if output is None]
+        done = fork_map(lambda index: (self.planned[redo[index]](), records.take()), len(redo), jobs, advance)
+        records.collect(fresh for _, fresh in done)
+        log.debug("kept %d pages as the last build left them, rendered %d", records.kept_count, len(redo))
+        for index, (output, _) in zip(redo, done):
+            outputs[index] = output
+        return outputs  # type: ignore[return-value]
+
+    def _call(self, names: list[str], page_kind: str, path: str, title: str, description: str = "", *,
+              lang: str | None = None, canonical: str | None = None, **context: Any) -> tuple[Any, ...]:
+        """What a page is asked to show: equal calls make equal template values."""
+        return (tuple(names), page_kind, path, title, description, lang, canonical, self.site_values, context)
 
     def render(self, names: list[str], page_kind: str, path: str, title: str, description: str = "", *,
                lang: str | None = None, canonical: str | None = None, **context: Any) -> Output:
         """One page from the first template of `names` that exists."""
-        call = (tuple(names), page_kind, path, title, description, lang, canonical, self.site_values, context)
+        call = self._call(names, page_kind, path, title, description, lang=lang, canonical=canonical, **context)
         if self.memo is not None and (kept := self.memo.kept_call(output_file(path), call)) is not None:
             return kept
         info = self.site.info
@@ -150,8 +172,23 @@ class Renderer:
         )
         if self.memo is not None:
             return self._render_with_memo(self.memo, names, output_file(path), f"{page_kind} '{title}'", variables, call)
+        if self.records is not None:
+            subjects = (story, *context.get("stories", ())) if story else context.get("stories", ())
+            return self._render_recorded(self.records, names, output_file(path), f"{page_kind} '{title}'", variables, call, subjects)
         template_name, html = render_template(self.env, names, variables)
         return Output(output_file(path), html.encode("utf-8"), None, f"template {template_name} for {page_kind} '{title}'")
+
+    def _render_recorded(
+        self, records: PageRecords, names: list[str], target: str, what: str, variables: dict[str, Any],
+        call: tuple[Any, ...], subjects: tuple[object, ...],
+    ) -> Output:
+        """Render a page and record what it reads, for the next build to keep it by."""
+
+        def render() -> Output:
+            template_name, html = render_template(self.env, names, variables)
+            return Output(target, html.encode("utf-8"), None, f"template {template_name} for {what}")
+
+        return records.render(call, subjects, render)
 
     def _render_with_memo(
         self, memo: PageMemo, names: list[str], target: str, what: str, variables: dict[str, Any], call: tuple[Any, ...]
@@ -180,12 +217,14 @@ def render_site(
     advance: Advance = no_progress,
     jobs: int = 1,
     memo: PageMemo | None = None,
+    records: PageRecords | None = None,
 ) -> list[Output]:
     """Every HTML page, the sitemap and robots.txt of the site; a large site on up to `jobs` processes.
 
     The preview passes a memo of pages; it renders in this process, where the memo can trace reads.
+    A build with a cache passes the last build's page records, and renders only what they cannot keep.
     """
-    r = Renderer(site, env, translators, memo)
+    r = Renderer(site, env, translators, memo, records)
     info = site.info
     pages_of = [site.stories[i : i + per_page] for i in range(0, len(site.stories), per_page)] or [()]
     for number, stories in enumerate(pages_of, start=1):

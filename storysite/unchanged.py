@@ -47,7 +47,7 @@ class LastBuild:
 
 def inputs_key(config: Config, theme_folders: list[Path], sources: Sources) -> str:
     """A key of everything a build reads: any change to a setting or a file gives another key."""
-    parts = [repr(config), *(f"{name} {_version(name)}" for name in LIBRARIES)]
+    parts = [repr(config), *library_versions()]
     files = [*sources.stories, *sources.pages, *sources.static, *(f for files in sources.bundle_files.values() for f in files)]
     for folder in theme_folders:
         files += sorted(path for path in folder.rglob("*") if path.is_file())
@@ -118,6 +118,11 @@ def save_last_build(cache: BuildCache, out_dir: Path, last: LastBuild) -> None:
 def next_due(dates: list[dt.datetime], now: dt.datetime) -> dt.datetime | None:
     """The earliest of `dates` after `now`."""
     return min((date for date in dates if date > now), default=None)
+
+
+def library_versions() -> list[str]:
+    """The name and version of each library that changes the bytes of a build."""
+    return [f"{name} {_version(name)}" for name in LIBRARIES]
 
 
 def _version(name: str) -> str:

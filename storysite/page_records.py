@@ -1,0 +1,345 @@
+"""Pages kept from the last build without rendering them again, remembered in the build cache.
+
+While a page renders, every attribute its templates read from a story, page, term or the site
+(through Jinja's getattr/getitem, the only way templates reach them) is recorded with a digest of
+its value, and so is a digest of what the page was asked to show (site-model objects by name,
+plain values by value; `incremental.same_value` says the same). The objects a page's own values
+are made from in Python (its story, the stories of a home page) count as read whole.
+
+The next build keeps a page as it is on disk when it is asked to show the same, every attribute it
+read has the same value, and the file is as that build left it (size, modification time, inode):
+no render, and the writer need not compare bytes. Everything else a page depends on (templates,
+theme files, UI strings, the settings, the versions of storysite, Python and the libraries) is the
+records' scope: any change to it renders every page again.
+
+Digests are of pickled values (never unpickled); the records are stored as JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import os
+import pickle
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from jinja2 import Environment
+
+from .cache import BuildCache, files_key, version_scope
+from .config import Config
+from .incremental import identity, site_objects, trace_reads
+from .model import Page, RelatedLink, Site, SiteInfo, Story, Term, TermRef
+from .render import Output
+from .unchanged import library_versions
+
+NAMESPACE = "page-records"
+WHOLE = ("*",)
+"""The attributes of an object a page reads whole."""
+SCORES = "+"
+_SCORE_FIELDS = frozenset(f.name for f in fields(RelatedLink)) - {"story", "reasons", "pinned"}
+_DIGEST = 16
+
+Fresh = tuple[str, str, str, tuple[tuple[str, tuple[str, ...]], ...]]
+"""A page just rendered: its path, call digest, origin and reads ((object key, attribute names), ...)."""
+
+
+def records_scope(config: Config, theme_folders: Iterable[Path]) -> str:
+    """Everything pages depend on besides what they were asked to show and what they read."""
+    files = [path for folder in theme_folders for path in folder.rglob("*") if path.is_file()]
+    return version_scope(sys.version, repr(config), *library_versions(), files_key(files))
+
+
+def _key(value: object) -> str | None:
+    found = identity(value)
+    return None if found is None else "\x1f".join(found)
+
+
+def _named(key: str) -> str:
+    """Stands for a site-model object in a pickled value (which is only ever hashed)."""
+    return key
+
+
+def _link(story: str, reasons: tuple[str, ...], pinned: bool) -> None:
+    """Stands for a related link whose score a page does not show."""
+
+
+def _plain_mapping(proxy: MappingProxyType[Any, Any]) -> tuple[Any, ...]:
+    return dict, (dict(proxy),)
+
+
+class _Digests:
+    """Digests of values: equal digests mean values a template cannot tell apart.
+
+    Site-model objects count by name; related links count without their scores unless asked to.
+    Only the types named here cost a call back into Python while a value is pickled.
+    """
+
+    def __init__(self, keys: Mapping[int, str]) -> None:
+        self._buffer = io.BytesIO()
+        self._keys = keys
+        named: dict[type, Any] = {kind: self._named for kind in (Story, Page, Term, SiteInfo)}
+        self._picklers = {}
+        for scores in (True, False):
+            pickler = pickle.Pickler(self._buffer, protocol=5)
+            pickler.fast = True  # no memo: the bytes depend on the values alone, not on sharing
+            pickler.dispatch_table = {
+                **named, MappingProxyType: _plain_mapping, dt.datetime: _plain_datetime, TermRef: _plain_ref,
+                **({} if scores else {RelatedLink: _without_scores}),
+            }
+            self._picklers[scores] = pickler
+
+    def _named(self, obj: object) -> tuple[Any, ...]:
+        key = self._keys.get(id(obj))
+        return _named, (key if key is not None else _key(obj),)
+
+    def of(self, value: object, scores: bool = True) -> bytes:
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._picklers[scores].dump(value)
+        return hashlib.blake2b(self._buffer.getvalue(), digest_size=_DIGEST).digest()
+
+
+def _plain_datetime(value: dt.datetime) -> tuple[Any, ...]:
+    # Quicker than a datetime's own pickling; the zone's repr tells zones of one offset apart.
+    return dt.datetime, (value.isoformat(), repr(value.tzinfo))
+
+
+def _plain_ref(ref: TermRef) -> tuple[Any, ...]:
+    return TermRef, (ref.kind, ref.slug, ref.title, ref.url)
+
+
+def _without_scores(link: RelatedLink) -> tuple[Any, ...]:
+    return _link, (link.story, link.reasons, link.pinned)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """The last build's records, as loaded."""
+
+    keys: list[str]
+    wholes: bytes
+    """A digest of each object, in the order of `keys`."""
+    attrs: list[tuple[str, ...]]
+    pairs: list[tuple[int, int]]
+    """(key index, attrs index) of each read."""
+    pair_digests: bytes
+    pages: dict[str, list[Any]]
+    """path -> [call digest (hex), size, mtime_ns, inode, origin, [pair indexes]].
+
+    The call digest is marked with SCORES when the page read the scores of related links.
+    """
+
+
+class PageRecords:
+    """Keeps pages whose inputs did not change since the last build; records what each rendered page read."""
+
+    def __init__(self, out_dir: Path, stored: _Stored | None = None) -> None:
+        self.out_dir = out_dir
+        self._stored = stored
+        self._objects: dict[str, object] = {}
+        self._keys: dict[int, str] = {}
+        self._digests = _Digests(self._keys)
+        self._wholes: dict[str, bytes] = {}
+        self._pair_values: dict[tuple[str, tuple[str, ...]], bytes] = {}
+        self._holds: dict[int, bool] = {}
+        self._kept: dict[str, list[Any]] = {}
+        self._fresh: dict[str, Fresh] = {}
+        self._reading: dict[tuple[str, ...], set[str]] | None = None
+        self._last: Fresh | None = None
+        self._scores = False
+        self.kept_count = 0
+
+    @property
+    def has_stored(self) -> bool:
+        """True when the last build left records to keep pages by."""
+        return bool(self._stored and self._stored.pages)
+
+    def start(self, site: Site, env: Environment) -> None:
+        """Begin rendering `site`: know its objects by name, and trace attribute reads in `env`."""
+        self._objects = {"\x1f".join(key): value for key, value in site_objects(site).items()}
+        self._keys.clear()
+        self._keys.update((id(value), key) for key, value in self._objects.items())
+        trace_reads(env, self._note)
+
+    def _note(self, obj: object, name: object) -> None:
+        if self._reading is not None and isinstance(name, str):
+            key = identity(obj)
+            if key is not None:
+                self._reading.setdefault(key, set()).add(name)
+            elif type(obj) is RelatedLink and name in _SCORE_FIELDS:
+                self._scores = True
+
+    def kept(self, path: str, call: tuple[Any, ...]) -> Output | None:
+        """The page as it is on disk, when it is asked to show what it showed and read nothing that changed."""
+        stored = self._stored
+        record = stored.pages.get(path) if stored is not None else None
+        try:
+            if record is None or record[0] != self._call_digest(call, record[0].startswith(SCORES)):
+                return None
+            reads = record[5]
+            if reads and not 0 <= min(reads) <= max(reads) < len(stored.pairs):  # type: ignore[union-attr]
+                return None
+            if not all(self._holds[p] if p in self._holds else self._check(p) for p in reads):
+                return None
+            status = os.stat(self.out_dir / path, follow_symlinks=False)
+            if [status.st_size, status.st_mtime_ns, status.st_ino] != record[1:4]:
+                return None
+            origin = str(record[4])
+        except (OSError, TypeError, IndexError, AttributeError):
+            return None  # no such file, or a record of the wrong shape
+        self._kept[path] = record
+        self.kept_count += 1
+        return Output(path, None, self.out_dir / path, origin)
+
+    def _call_digest(self, call: tuple[Any, ...], scores: bool) -> str:
+        return (SCORES if scores else "") + self._digests.of(call, scores).hex()
+
+    def _check(self, pair: int) -> bool:
+        stored = self._stored
+        assert stored is not None
+        key_index, attrs_index = stored.pairs[pair]
+        key, attrs = stored.keys[key_index], stored.attrs[attrs_index]
+        if key not in self._objects:
+            holds = False
+        elif self._whole(key) == stored.wholes[key_index * _DIGEST : (key_index + 1) * _DIGEST]:
+            holds = True  # nothing of the object changed
+        else:
+            holds = self._pair_value(key, attrs) == stored.pair_digests[pair * _DIGEST : (pair + 1) * _DIGEST]
+        self._holds[pair] = holds
+        return holds
+
+    def _whole(self, key: str) -> bytes:
+        found = self._wholes.get(key)
+        if found is None:
+            obj = self._objects[key]
+            found = self._wholes[key] = self._digests.of(tuple(getattr(obj, f.name) for f in fields(obj)))  # type: ignore[arg-type]
+        return found
+
+    def _pair_value(self, key: str, attrs: tuple[str, ...]) -> bytes:
+        if attrs == WHOLE:
+            return self._whole(key)
+        found = self._pair_values.get((key, attrs))
+        if found is None:
+            obj = self._objects[key]
+            found = self._pair_values[(key, attrs)] = self._digests.of(tuple(getattr(obj, name, None) for name in attrs))
+        return found
+
+    def render(self, call: tuple[Any, ...], subjects: Sequence[object], render: Callable[[], Output]) -> Output:
+        """Render a page, recording what it reads (`subjects` count as read whole); `take()` hands the record over."""
+        self._reading = {}
+        self._scores = False
+        try:
+            output = render()
+            reading = self._reading
+        finally:
+            self._reading = None
+        reads = {"\x1f".join(key): tuple(sorted(names)) for key, names in reading.items()}
+        for subject in subjects:
+            key = _key(subject)
+            if key is not None:
+                reads[key] = WHOLE
+        self._last = (output.path, self._call_digest(call, self._scores), output.origin, tuple(reads.items()))
+        return output
+
+    def take(self) -> Fresh | None:
+        """The record of the page this process rendered last (None when it was kept), handed over once."""
+        last, self._last = self._last, None
+        return last
+
+    def collect(self, fresh: Iterable[Fresh | None]) -> None:
+        """Records of rendered pages, from this process and from workers."""
+        for record in fresh:
+            if record is not None:
+                self._fresh[record[0]] = record
+
+    def save(self, cache: BuildCache, scope: str, paths: Iterable[str]) -> None:
+        """Remember the pages at `paths` (kept or rendered this build) once they are written."""
+        keys: dict[str, int] = {}
+        attrs: dict[tuple[str, ...], int] = {}
+        pairs: dict[tuple[int, int], int] = {}
+        pair_digests: list[bytes] = []
+        stored = self._stored
+        remap: dict[int, int] = {}
+
+        def intern(key: str, names: tuple[str, ...], digest: Callable[[], bytes]) -> int:
+            pair = (keys.setdefault(key, len(keys)), attrs.setdefault(names, len(attrs)))
+            index = pairs.get(pair)
+            if index is None:
+                index = pairs[pair] = len(pairs)
+                pair_digests.append(digest())
+            return index
+
+        def old_pair(index: int) -> int:
+            if index not in remap:
+                assert stored is not None
+                key_index, attrs_index = stored.pairs[index]
+                remap[index] = intern(stored.keys[key_index], stored.attrs[attrs_index],
+                                      lambda: stored.pair_digests[index * _DIGEST : (index + 1) * _DIGEST])
+            return remap[index]
+
+        pages: dict[str, list[Any]] = {}
+        for path in paths:
+            kept, fresh = self._kept.get(path), self._fresh.get(path)
+            if kept is not None:
+                pages[path] = [kept[0], 0, 0, 0, kept[4], [old_pair(p) for p in kept[5]]]
+            elif fresh is not None:
+                pages[path] = [fresh[1], 0, 0, 0, fresh[2],
+                               [intern(key, names, lambda: self._pair_value(key, names)) for key, names in fresh[3]]]  # noqa: B023
+            else:
+                continue
+            try:
+                status = os.stat(self.out_dir / path, follow_symlinks=False)
+            except OSError:
+                del pages[path]
+                continue
+            pages[path][1:4] = status.st_size, status.st_mtime_ns, status.st_ino
+        key_list = list(keys)
+        cache.namespace(NAMESPACE, scope)
+        cache.put(NAMESPACE, str(self.out_dir), {
+            "keys": key_list,
+            "wholes": b"".join(self._whole(key) for key in key_list).hex(),
+            "attrs": list(attrs),
+            "pairs": [index for pair in pairs for index in pair],
+            "pair_digests": b"".join(pair_digests).hex(),
+            "pages": pages,
+        })
+
+
+def load_page_records(cache: BuildCache, scope: str, out_dir: Path) -> PageRecords:
+    """The records the last build into `out_dir` left, if it left any in this scope."""
+    cache.namespace(NAMESPACE, scope)
+    value = cache.get(NAMESPACE, str(out_dir))
+    return PageRecords(out_dir, _stored(value) if isinstance(value, Mapping) else None)
+
+
+def _stored(value: Mapping[str, Any]) -> _Stored | None:
+    try:
+        flat = value["pairs"]
+        stored = _Stored(
+            keys=value["keys"],
+            wholes=bytes.fromhex(value["wholes"]),
+            attrs=[tuple(names) for names in value["attrs"]],
+            pairs=list(zip(flat[0::2], flat[1::2])),
+            pair_digests=bytes.fromhex(value["pair_digests"]),
+            pages=value["pages"],
+        )
+        return stored if _consistent(stored, flat) else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _consistent(stored: _Stored, flat: list[int]) -> bool:
+    """Tables that fit each other (a page's own record is checked when it is used)."""
+    keys, attrs = flat[0::2], flat[1::2]
+    return (
+        isinstance(stored.pages, dict) and all(isinstance(key, str) for key in stored.keys)
+        and all(isinstance(name, str) for names in stored.attrs for name in names)
+        and len(stored.wholes) == _DIGEST * len(stored.keys) and len(stored.pair_digests) == _DIGEST * len(stored.pairs)
+        and (not keys or (0 <= min(keys) and max(keys) < len(stored.keys) and 0 <= min(attrs) and max(attrs) < len(stored.attrs)))
+    )

@@ -170,7 +170,8 @@ class RelateMemo:
         reposted = set()
         items, order = self._items, self._order
         for key in touched:
-            entries = [posting_rank(items[s], key, positions[s]) for s in self._indexed[key] if items[s].target]
+            listed = sorted(self._indexed[key], key=positions.__getitem__)
+            entries = [posting_rank(items[s], key, positions[s]) for s in listed if items[s].target]
             postings = [order[position] for position in strongest_postings(entries)]
             if postings != self._postings.get(key, []):
                 reposted.add(key)

@@ -12,8 +12,8 @@ import html
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from itertools import chain, repeat
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from itertools import chain, compress, repeat
 from operator import mul
 
 from .stopwords import STOP_WORDS
@@ -83,22 +83,54 @@ def kept_terms_idf(frequencies: Mapping[str, int], stories: int) -> dict[str, fl
 
 def tfidf_vector(terms: Mapping[str, int], idf: Mapping[str, float], size: int = VECTOR_TERMS) -> Vector:
     """The story's `size` strongest terms, weighted log(1 + tf) * idf and normalised to length 1."""
+    strongest, norm = _strongest(terms, idf, size)
+    return {term: weight / norm for weight, term in strongest}
+
+
+def _strongest(terms: Mapping[str, int], idf: Mapping[str, float], size: int) -> tuple[list[tuple[float, str]], float]:
+    """The `size` strongest (weight, term) pairs above 0, strongest first (ties: the later term), and their norm."""
     # map() and sorted() keep the per-term work in C: this runs for every story on every build.
-    weights = map(mul, map(math.log1p, terms.values()), map(idf.get, terms.keys(), repeat(0.0)))
-    strongest = sorted(zip(weights, terms.keys()), reverse=True)[:size]
+    weights = list(map(mul, _log1p(terms.values()), map(idf.get, terms.keys(), repeat(0.0))))
+    if len(weights) > size:
+        # Plain floats sort several times faster than pairs: find the size-th strongest weight,
+        # then sort only the terms that reach it (ties at the cut included, so the result is the same).
+        cut = sorted(weights)[-size]
+        reach = list(map(cut.__le__, weights))
+        pairs: Iterable[tuple[float, str]] = zip(compress(weights, reach), compress(terms.keys(), reach))
+    else:
+        pairs = zip(weights, terms.keys())
+    strongest = sorted(pairs, reverse=True)[:size]
     while strongest and not strongest[-1][0]:
         strongest.pop()
-    norm = math.hypot(*(weight for weight, _ in strongest))
-    return {term: weight / norm for weight, term in strongest} if norm else {}
+    return strongest, math.hypot(*(weight for weight, _ in strongest))
+
+
+_LOG1P = [math.log1p(count) for count in range(256)]
+
+
+def _log1p(counts: Collection[int]) -> list[float]:
+    """log(1 + count) of each count: a table holds the usual small counts."""
+    try:
+        return list(map(_LOG1P.__getitem__, counts))
+    except IndexError:
+        return list(map(math.log1p, counts))
 
 
 def tfidf_vectors(all_terms: Sequence[Mapping[str, int]]) -> list[Vector]:
     """TF-IDF vectors of all stories, in the same order."""
     idf = kept_terms_idf(document_frequencies(all_terms), len(all_terms))
-    return [tfidf_vector(terms, idf) for terms in all_terms]
+    # All vectors name a term with one string object: comparing two is then a pointer test, and
+    # the cosines, which probe thousands of vectors, touch less memory.
+    same = {term: term for term in idf}
+    vectors = []
+    for terms in all_terms:
+        strongest, norm = _strongest(terms, idf, VECTOR_TERMS)
+        vectors.append({same[term]: weight / norm for weight, term in strongest})
+    return vectors
 
 
 def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     """Cosine similarity of two normalised vectors."""
-    shared = a.keys() & b.keys()
-    return sum(map(mul, map(a.__getitem__, shared), map(b.__getitem__, shared))) if shared else 0.0
+    # Terms of `a` that `b` lacks add 0.0, which leaves a float sum as it was; summing in a's order
+    # (strongest first) makes the value the same in every run, whatever the string hash seed.
+    return sum(map(mul, map(b.get, a, repeat(0.0)), a.values()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -81,12 +81,13 @@ def build_site(
         if reuse is not None:
             site = reuse.model.same_objects(site)
         due = next_due([date for parsed in stories for date in (parsed.meta.date, parsed.meta.updated) if date], site.built_at)
+        parsed_terms = {parsed.doc.path: (parsed.body.html, parsed.terms) for parsed in stories if parsed.terms is not None}
         del stories, pages  # the site model holds what later stages need; let the rest go before render
     for warning in warnings:
         log.warning("%s", warning)
     with stages.stage("relate", len(site.stories)):
         if reuse is None:
-            relations = relate_stories(site.stories, config, site.built_at, cached_text_terms(site.stories, cache, config.jobs))
+            relations = relate_stories(site.stories, config, site.built_at, cached_text_terms(site.stories, cache, config.jobs, parsed_terms))
         else:
             relations = reuse.related.relate(site.stories, config, site.built_at, partial(cached_text_terms, cache=cache))
     for warning in relations.warnings:
@@ -141,23 +142,34 @@ def _theme_folders(config: Config, chain: tuple[ThemeLayer, ...]) -> list[Path]:
     return [layer.folder for layer in chain] + ([site_templates] if site_templates.is_dir() else [])
 
 
-def cached_text_terms(stories: Sequence[Story], cache: BuildCache, jobs: int = 1) -> dict[str, TextTerms]:
-    """Each story's term counts for text similarity, from the build cache when it has them.
+def cached_text_terms(
+    stories: Sequence[Story], cache: BuildCache, jobs: int = 1, parsed: Mapping[Path, tuple[str, TextTerms]] | None = None
+) -> dict[str, TextTerms]:
+    """Each story's term counts for text similarity, from the parse stage or the build cache when they have them.
 
-    Those it lacks are worked out on up to `jobs` processes and stored.
+    `parsed` holds, by source file, the body HTML the parse stage counted terms in and the counts:
+    they are the story's own when its content is that HTML (no link in it was rewritten). Those
+    neither has are worked out on up to `jobs` processes; all are stored in the cache.
     """
+    counted = parsed or {}
+    terms = {
+        story.slug: html_terms[1]
+        for story in stories
+        if (html_terms := counted.get(story.source)) is not None and html_terms[0] == story.content
+    }
     if not cache.enabled:
-        return {}
+        return terms
     cache.namespace("text-terms", version_scope(TEXT_ANALYSIS))
-    terms = {}
+    keys = {story.slug: content_key(story.title, story.summary, story.content) for story in stories}
+    stored = cache.get_many("text-terms", [keys[story.slug] for story in stories if story.slug not in terms])
     missing = []
     for story in stories:
-        key = content_key(story.title, story.summary, story.content)
-        found = cache.get("text-terms", key)
-        if isinstance(found, dict):
-            terms[story.slug] = found
+        if story.slug in terms:
+            cache.put("text-terms", keys[story.slug], terms[story.slug])
+        elif isinstance(stored_terms := stored.get(keys[story.slug]), dict):
+            terms[story.slug] = stored_terms
         else:
-            missing.append((story, key))
+            missing.append((story, keys[story.slug]))
     for (story, key), found in zip(missing, fork_map(lambda i: story_terms(missing[i][0]), len(missing), jobs)):
         cache.put("text-terms", key, found)
         terms[story.slug] = found

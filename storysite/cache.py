@@ -15,7 +15,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +27,8 @@ CACHE_DIR = ".storysite-cache"
 CACHE_FILE = "cache.sqlite"
 # Bump when the table layout changes: an older file is then rebuilt.
 FORMAT = "storysite-cache-1"
+# Keys looked up in one query (SQLite allows 999 parameters in older versions).
+_KEYS_PER_QUERY = 500
 
 T = TypeVar("T")
 
@@ -60,6 +62,13 @@ def files_key(paths: Iterable[Path]) -> str:
 
 def _checksum(value: bytes) -> bytes:
     return hashlib.blake2b(value, digest_size=16).digest()
+
+
+def _loaded(value: bytes, checksum: bytes) -> Any:
+    """A stored value back from its bytes; ValueError when they do not match their checksum or are not JSON."""
+    if _checksum(value) != checksum:
+        raise ValueError("checksum mismatch")
+    return json.loads(value)
 
 
 class BuildCache:
@@ -137,11 +146,8 @@ class BuildCache:
         if row is None:
             self.misses += 1
             return None
-        value, checksum = bytes(row[0]), bytes(row[1])
         try:
-            if _checksum(value) != checksum:
-                raise ValueError("checksum mismatch")
-            result = json.loads(value)
+            result = _loaded(row[0], row[1])
         except ValueError:
             log.info("a damaged build cache entry was dropped (%s)", namespace)
             self._run(lambda db: db.execute("DELETE FROM entries WHERE namespace = ? AND key = ?", (namespace, key)))
@@ -149,6 +155,27 @@ class BuildCache:
             return None
         self.hits += 1
         return result
+
+    def get_many(self, namespace: str, keys: Sequence[str]) -> dict[str, Any]:
+        """The values stored under those of `keys` that have one, in a few queries; damaged ones count as missing."""
+        assert namespace in self._scopes, f"declare the namespace {namespace!r} first"
+        self._used.setdefault(namespace, set()).update(keys)
+        found: dict[str, Any] = {}
+        damaged = []
+        for start in range(0, len(keys), _KEYS_PER_QUERY):
+            batch = keys[start : start + _KEYS_PER_QUERY]
+            query = f"SELECT key, value, checksum FROM entries WHERE namespace = ? AND key IN ({', '.join('?' * len(batch))})"
+            for key, value, checksum in self._run(lambda db, q=query, b=batch: db.execute(q, (namespace, *b)).fetchall()) or ():
+                try:
+                    found[key] = _loaded(value, checksum)
+                except ValueError:
+                    damaged.append((namespace, key))
+        if damaged:
+            log.info("%d damaged build cache entries were dropped (%s)", len(damaged), namespace)
+            self._run(lambda db: db.executemany("DELETE FROM entries WHERE namespace = ? AND key = ?", damaged))
+        self.hits += len(found)
+        self.misses += len(set(keys)) - len(found)
+        return found
 
     def put(self, namespace: str, key: str, value: Any) -> None:
         """Store a JSON-able value under (namespace, key)."""

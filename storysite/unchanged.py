@@ -53,7 +53,8 @@ def inputs_key(config: Config, theme_folders: list[Path], sources: Sources) -> s
         files += sorted(path for path in folder.rglob("*") if path.is_file())
     for path in files:
         status = path.stat()
-        parts.append(f"{path}\0{status.st_size}\0{status.st_mtime_ns}")
+        # The status-change time moves on any write, even one that puts the modification time back.
+        parts.append(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\0{status.st_ctime_ns}\0{status.st_ino}")
     return content_key(*parts)
 
 

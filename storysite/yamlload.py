@@ -23,6 +23,8 @@ def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+# What parsed front-matter depends on besides its text: values remembered from another loader are stale.
+YAML_ENGINE = f"pyyaml {yaml.__version__} {_Loader.__mro__[1].__name__}"
 
 
 def load_yaml(text: str, path: Path | str, first_line: int = 1) -> tuple[Any, dict[str, int]]:

@@ -1,0 +1,152 @@
+"""Rebuilds with the build cache: a file unchanged since the last build is not read again, an edited one always is."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from storysite import parse
+from storysite.build import build_site
+from storysite.cache import CACHE_DIR, CACHE_FILE, open_cache
+from storysite.cli import main
+from storysite.config import load_config
+from storysite.parse import parse_sources
+from storysite.sources import discover
+
+from .conftest import story
+
+RICH_FRONT_MATTER = """\
+---
+title: "Rich: front-matter"
+date: 2025-01-05T09:30:00+07:00
+updated: 2025-01-06
+niche: starting-a-business
+audience: [first-time-founders, marketers]
+tags: [trust, 2025]
+summary: 'A summary with "quotes" and ‘curly’ ones'
+draft: false
+weight: 1.5
+nothing: null
+series: {name: Basics, part: 2, since: 2024-12-01, steps: [one, {two: 2024-12-02T10:00:00Z}]}
+---
+A body with a [link](two.md) and *emphasis*.
+"""
+
+SITE = {
+    "storysite.yaml": "title: Parsed files\nbase_url: https://example.org/\n",
+    "content/stories/one.md": RICH_FRONT_MATTER,
+    "content/stories/two.md": story(title="Two", date="2025-01-02", body="Second story, same words.\n"),
+    "content/stories/three.md": story(title="Three", date="2025-01-03", body="Third story.\n", blob="!!binary aGVsbG8="),
+    "content/stories/four.md": story(title="Four", date="2025-01-04", body="Fourth story.\n", kinds="!!set {a, b}"),
+    "content/pages/about.md": "---\ntitle: About\n---\nWho we are.\n",
+}
+
+
+@pytest.fixture(autouse=True)
+def fixed_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1750000000")
+
+
+@pytest.fixture
+def no_margin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trust the times of files written a moment ago (a test cannot wait for them to settle)."""
+    monkeypatch.setattr("storysite.parsed_files.MARGIN_NS", 0)
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the source files the parse stage reads."""
+    read: list[str] = []
+    real = parse.read_document
+
+    def counting(path: Path, shown: str):  # type: ignore[no-untyped-def]
+        read.append(path.name)
+        return real(path, shown)
+
+    monkeypatch.setattr(parse, "read_document", counting)
+    return read
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def cached_build(root: Path) -> dict[str, bytes]:
+    config = load_config(root, jobs=1)
+    with open_cache(root) as cache:
+        build_site(config, cache=cache)
+    return snapshot(config.output_dir)
+
+
+def cold_build(root: Path, out: Path) -> dict[str, bytes]:
+    result = CliRunner().invoke(main, ["build", "-s", str(root), "--no-cache", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return snapshot(out)
+
+
+def rewrite(path: Path, text: str, same_times: bool = False) -> None:
+    """Write a file; with same_times, put its old access and modification times back."""
+    before = path.stat()
+    path.write_text(text, encoding="utf-8")
+    if same_times:
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def test_an_unchanged_file_is_not_read_again(scratch_site, tmp_path: Path, no_margin: None, reads: list[str]) -> None:
+    root = scratch_site(SITE)
+    cached_build(root)
+    assert sorted(reads) == ["about.md", "four.md", "one.md", "three.md", "two.md"]
+    reads.clear()
+    rewrite(root / "content/stories/two.md", story(title="Two", date="2025-01-02", body="Second story, new words.\n"))
+    built = cached_build(root)
+    # Front-matter JSON cannot carry exactly (a set, bytes) is read each time.
+    assert sorted(reads) == ["four.md", "three.md", "two.md"]
+    assert "new words" in built["stories/two/index.html"].decode()
+    assert built == cold_build(root, tmp_path / "cold")
+
+
+def test_a_remembered_file_parses_to_what_reading_it_gives(scratch_site, no_margin: None) -> None:
+    root = scratch_site(SITE)
+    config = load_config(root, jobs=1)
+    with open_cache(root) as cache:
+        read_stories, read_pages = parse_sources(discover(config.content_dir), config, cache=cache)
+    with open_cache(root) as cache:
+        stories, pages = parse_sources(discover(config.content_dir), config, cache=cache)
+    assert pages == read_pages
+    assert [(s.doc, s.meta, s.body) for s in stories] == [(s.doc, s.meta, s.body) for s in read_stories]
+    rich = next(s.doc.meta for s in stories if s.doc.path.name == "one.md")
+    assert rich["series"]["steps"][1]["two"].utcoffset() is not None and type(rich["weight"]) is float
+    assert [type(s.doc.meta["date"]) for s in stories] == [type(s.doc.meta["date"]) for s in read_stories]
+
+
+def test_an_edit_that_keeps_size_and_modification_time_is_read(scratch_site, tmp_path: Path, no_margin: None, reads: list[str]) -> None:
+    root = scratch_site(SITE)
+    path = root / "content/stories/two.md"
+    cached_build(root)
+    reads.clear()
+    old = path.read_text(encoding="utf-8")
+    new = old.replace("same words", "SAME WORDS")
+    assert len(new) == len(old)
+    rewrite(path, new, same_times=True)
+    built = cached_build(root)
+    assert "two.md" in reads
+    assert "SAME WORDS" in built["stories/two/index.html"].decode()
+    assert built == cold_build(root, tmp_path / "cold")
+
+
+def test_files_changed_just_before_a_build_are_not_remembered(scratch_site, tmp_path: Path, reads: list[str]) -> None:
+    root = scratch_site(SITE)
+    cached_build(root)
+    rewrite(root / "content/pages/about.md", "---\ntitle: About us\n---\nWho we are.\n")
+    reads.clear()
+    built = cached_build(root)
+    assert len(reads) == 5, "every file was written a moment ago: its times cannot be trusted yet"
+    with sqlite3.connect(root / CACHE_DIR / CACHE_FILE) as db:
+        (count,) = db.execute("SELECT count(*) FROM entries WHERE namespace = 'parsed-files'").fetchone()
+    db.close()
+    assert count == 0
+    assert built == cold_build(root, tmp_path / "cold")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -83,6 +84,8 @@ def build_site(
         due = next_due([date for parsed in stories for date in (parsed.meta.date, parsed.meta.updated) if date], site.built_at)
         parsed_terms = {parsed.doc.path: (parsed.body.html, parsed.terms) for parsed in stories if parsed.terms is not None}
         del stories, pages  # the site model holds what later stages need; let the rest go before render
+    if reuse is None:
+        gc.freeze()  # the site model lives to the end: keep the garbage collector from walking it again and again
     for warning in warnings:
         log.warning("%s", warning)
     with stages.stage("relate", len(site.stories)):
@@ -130,6 +133,8 @@ def build_site(
         ))
     cache.forget_unused()
     cache.commit()
+    if reuse is None:
+        gc.unfreeze()
     return BuildResult(
         len(site.stories), len(site.pages), len(plan), time.perf_counter() - started, (*warnings, *relations.warnings),
         tuple(stages.times), report.written,

@@ -225,7 +225,7 @@ class PageMemo:
             return None
         self._fresh[path] = record
         self.kept += 1
-        return Output(path, None, target, record.origin)
+        return Output(path, None, target, record.origin, kept=True)
 
     def _attribute_same(self, key: Key, name: str) -> bool:
         known = self._same.get((key, name))

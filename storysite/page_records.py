@@ -18,12 +18,14 @@ Digests are of pickled values (never unpickled); the records are stored as JSON.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import io
 import os
 import pickle
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from types import MappingProxyType
@@ -44,9 +46,26 @@ WHOLE = ("*",)
 SCORES = "+"
 _SCORE_FIELDS = frozenset(f.name for f in fields(RelatedLink)) - {"story", "reasons", "pinned"}
 _DIGEST = 16
+SLACK = 1000
+"""Reads no page needs that the tables may hold before they are compacted."""
 
 Fresh = tuple[str, str, str, tuple[tuple[str, tuple[str, ...]], ...]]
 """A page just rendered: its path, call digest, origin and reads ((object key, attribute names), ...)."""
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Keep the garbage collector from walking the whole site model again and again while many small records are made.
+
+    What is made meanwhile holds no reference cycles worth collecting.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def records_scope(config: Config, theme_folders: Iterable[Path]) -> str:
@@ -187,7 +206,8 @@ class PageRecords:
                 return None
             if not all(self._holds[p] if p in self._holds else self._check(p) for p in reads):
                 return None
-            status = os.stat(self.out_dir / path, follow_symlinks=False)
+            target = self.out_dir / path
+            status = os.stat(target, follow_symlinks=False)
             if [status.st_size, status.st_mtime_ns, status.st_ino] != record[1:4]:
                 return None
             origin = str(record[4])
@@ -195,7 +215,7 @@ class PageRecords:
             return None  # no such file, or a record of the wrong shape
         self._kept[path] = record
         self.kept_count += 1
-        return Output(path, None, self.out_dir / path, origin)
+        return Output(path, None, target, origin, kept=True)
 
     def _call_digest(self, call: tuple[Any, ...], scores: bool) -> str:
         return (SCORES if scores else "") + self._digests.of(call, scores).hex()
@@ -260,62 +280,101 @@ class PageRecords:
 
     def save(self, cache: BuildCache, scope: str, paths: Iterable[str]) -> None:
         """Remember the pages at `paths` (kept or rendered this build) once they are written."""
-        keys: dict[str, int] = {}
-        attrs: dict[tuple[str, ...], int] = {}
-        pairs: dict[tuple[int, int], int] = {}
-        pair_digests: list[bytes] = []
-        stored = self._stored
-        remap: dict[int, int] = {}
+        with collector_paused():
+            self._save(cache, scope, paths)
 
-        def intern(key: str, names: tuple[str, ...], digest: Callable[[], bytes]) -> int:
-            pair = (keys.setdefault(key, len(keys)), attrs.setdefault(names, len(attrs)))
-            index = pairs.get(pair)
-            if index is None:
-                index = pairs[pair] = len(pairs)
-                pair_digests.append(digest())
-            return index
-
-        def old_pair(index: int) -> int:
-            if index not in remap:
-                assert stored is not None
-                key_index, attrs_index = stored.pairs[index]
-                remap[index] = intern(stored.keys[key_index], stored.attrs[attrs_index],
-                                      lambda: stored.pair_digests[index * _DIGEST : (index + 1) * _DIGEST])
-            return remap[index]
-
+    def _save(self, cache: BuildCache, scope: str, paths: Iterable[str]) -> None:
+        tables = _Tables(self._stored, self._whole)
         pages: dict[str, list[Any]] = {}
         for path in paths:
             kept, fresh = self._kept.get(path), self._fresh.get(path)
             if kept is not None:
-                pages[path] = [kept[0], 0, 0, 0, kept[4], [old_pair(p) for p in kept[5]]]
+                pages[path] = kept  # its file is as the last build wrote it, and so is all it read
             elif fresh is not None:
-                pages[path] = [fresh[1], 0, 0, 0, fresh[2],
-                               [intern(key, names, lambda: self._pair_value(key, names)) for key, names in fresh[3]]]  # noqa: B023
-            else:
-                continue
-            try:
-                status = os.stat(self.out_dir / path, follow_symlinks=False)
-            except OSError:
-                del pages[path]
-                continue
-            pages[path][1:4] = status.st_size, status.st_mtime_ns, status.st_ino
-        key_list = list(keys)
+                try:
+                    status = os.stat(self.out_dir / path, follow_symlinks=False)
+                except OSError:
+                    continue
+                reads = [tables.put(key, names, self._pair_value(key, names)) for key, names in fresh[3]]
+                pages[path] = [fresh[1], status.st_size, status.st_mtime_ns, status.st_ino, fresh[2], reads]
+        if tables.wasteful(pages.values()):
+            tables, old = _Tables(None, self._whole), tables
+            for path, record in pages.items():
+                pages[path] = [*record[:5], [tables.carry(old, index) for index in record[5]]]
         cache.namespace(NAMESPACE, scope)
-        cache.put(NAMESPACE, str(self.out_dir), {
-            "keys": key_list,
-            "wholes": b"".join(self._whole(key) for key in key_list).hex(),
-            "attrs": list(attrs),
-            "pairs": [index for pair in pairs for index in pair],
-            "pair_digests": b"".join(pair_digests).hex(),
-            "pages": pages,
-        })
+        cache.put(NAMESPACE, str(self.out_dir), {**tables.value(self._objects), "pages": pages})
+
+
+class _Tables:
+    """The objects, attribute sets and reads that page records point into, with a digest of each."""
+
+    def __init__(self, base: _Stored | None, whole: Callable[[str], bytes]) -> None:
+        self.keys = list(base.keys) if base else []
+        self.attrs = list(base.attrs) if base else []
+        self.pairs = list(base.pairs) if base else []
+        self.digests = bytearray(base.pair_digests if base else b"")
+        self.old_wholes = base.wholes if base else b""
+        self._whole = whole
+        self._key_index = {key: index for index, key in enumerate(self.keys)}
+        self._attrs_index = {names: index for index, names in enumerate(self.attrs)}
+        self._pair_index = {pair: index for index, pair in enumerate(self.pairs)}
+        self._carried: dict[int, int] = {}
+
+    def put(self, key: str, names: tuple[str, ...], digest: bytes) -> int:
+        """The index of a read, with the digest of its value now."""
+        key_index = self._key_index.get(key)
+        if key_index is None:
+            key_index = self._key_index[key] = len(self.keys)
+            self.keys.append(key)
+        attrs_index = self._attrs_index.get(names)
+        if attrs_index is None:
+            attrs_index = self._attrs_index[names] = len(self.attrs)
+            self.attrs.append(names)
+        pair = (key_index, attrs_index)
+        index = self._pair_index.get(pair)
+        if index is None:
+            index = self._pair_index[pair] = len(self.pairs)
+            self.pairs.append(pair)
+            self.digests += digest
+        else:
+            self.digests[index * _DIGEST : (index + 1) * _DIGEST] = digest
+        return index
+
+    def carry(self, old: _Tables, index: int) -> int:
+        """The index here of read `index` of the `old` tables (to leave out what no page reads any more)."""
+        if index not in self._carried:
+            key_index, attrs_index = old.pairs[index]
+            digest = bytes(old.digests[index * _DIGEST : (index + 1) * _DIGEST])
+            self._carried[index] = self.put(old.keys[key_index], old.attrs[attrs_index], digest)
+        return self._carried[index]
+
+    def wasteful(self, pages: Iterable[list[Any]]) -> bool:
+        """True when most reads are of pages gone (stories renamed or deleted over many builds)."""
+        used: set[int] = set()
+        for record in pages:
+            used.update(record[5])
+        return len(self.pairs) > len(used) + SLACK
+
+    def value(self, objects: Mapping[str, object]) -> dict[str, Any]:
+        wholes = b"".join(
+            self._whole(key) if key in objects else self.old_wholes[index * _DIGEST : (index + 1) * _DIGEST]
+            for index, key in enumerate(self.keys)
+        )
+        return {
+            "keys": self.keys,
+            "wholes": wholes.hex(),
+            "attrs": self.attrs,
+            "pairs": [index for pair in self.pairs for index in pair],
+            "pair_digests": self.digests.hex(),
+        }
 
 
 def load_page_records(cache: BuildCache, scope: str, out_dir: Path) -> PageRecords:
     """The records the last build into `out_dir` left, if it left any in this scope."""
     cache.namespace(NAMESPACE, scope)
-    value = cache.get(NAMESPACE, str(out_dir))
-    return PageRecords(out_dir, _stored(value) if isinstance(value, Mapping) else None)
+    with collector_paused():
+        value = cache.get(NAMESPACE, str(out_dir))
+        return PageRecords(out_dir, _stored(value) if isinstance(value, Mapping) else None)
 
 
 def _stored(value: Mapping[str, Any]) -> _Stored | None:

@@ -114,6 +114,7 @@ def fork_map(function: Callable[[int], R], count: int, jobs: int, advance: Advan
     _forked = function
     # What exists now, the workers only read: keep their garbage collector off it, so that the
     # memory pages they share with this process stay shared instead of being copied.
+    frozen_before = gc.get_freeze_count() > 0
     gc.freeze()
     try:
         with ProcessPoolExecutor(processes - 1, mp_context=multiprocessing.get_context("fork")) as executor:
@@ -138,7 +139,8 @@ def fork_map(function: Callable[[int], R], count: int, jobs: int, advance: Advan
             return results
     finally:
         _forked = None
-        gc.unfreeze()
+        if not frozen_before:  # else whoever froze it unfreezes it
+            gc.unfreeze()
 
 
 def _run_forked(indexes: range) -> list[Any]:

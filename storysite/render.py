@@ -38,6 +38,8 @@ class Output:
     source: Path | None
     origin: str
     """What produced it, for messages about clashes."""
+    kept: bool = False
+    """The output folder holds it already, as the last build wrote it: a page kept rather than rendered."""
 
 
 @dataclass(frozen=True)
@@ -112,13 +114,16 @@ class Renderer:
 
     def render_all(self, jobs: int, advance: Advance) -> list[Output]:
         """Every planned page, in order, on up to `jobs` processes."""
+        from .page_records import collector_paused
+
         records = self.records
         if records is None:
             return fork_map(lambda index: self.planned[index](), len(self.planned), jobs, advance)
         outputs: list[Output | None] = [None] * len(self.planned)
         if records.has_stored:
-            for index, planned in enumerate(self.planned):
-                outputs[index] = records.kept(output_file(planned.args[2]), self._call(*planned.args, **planned.keywords))
+            with collector_paused():
+                for index, planned in enumerate(self.planned):
+                    outputs[index] = records.kept(output_file(planned.args[2]), self._call(*planned.args, **planned.keywords))
             advance(records.kept_count)
         redo = [index for index, output in enumerate(outputs) if output is None]
         done = fork_map(lambda index: (self.planned[redo[index]](), records.take()), len(redo), jobs, advance)

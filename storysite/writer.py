@@ -85,7 +85,7 @@ def write_site(plan: dict[str, Output], out_dir: Path) -> WriteReport:
     existing = _scan(out_dir)
     if not existing.files and not existing.folders and not existing.others:
         return _write_whole(plan, out_dir, staging, retired)
-    changed = [path for path, output in plan.items() if not _same(output, out_dir / path, existing.files.get(path))]
+    changed = [path for path, output in plan.items() if not _same(output, out_dir, path, existing.files.get(path))]
     wanted_dirs = {parent for path in plan for parent in _folders_of(path)}
     stale = [p for p in existing.files if p not in plan] + [p for p in existing.folders if p not in wanted_dirs] + existing.others
     if changed:
@@ -155,7 +155,7 @@ def _scan(out_dir: Path) -> _Existing:
     found = _Existing({}, [], [])
     if out_dir.is_symlink() or not out_dir.is_dir():
         return found
-    folders = [(out_dir, "")]
+    folders: list[tuple[str | Path, str]] = [(out_dir, "")]
     while folders:
         folder, prefix = folders.pop()
         with os.scandir(folder) as entries:
@@ -163,7 +163,7 @@ def _scan(out_dir: Path) -> _Existing:
                 rel = prefix + entry.name
                 if entry.is_dir(follow_symlinks=False):
                     found.folders.append(rel)
-                    folders.append((Path(entry.path), rel + "/"))
+                    folders.append((entry.path, rel + "/"))
                 elif entry.is_file(follow_symlinks=False):
                     found.files[rel] = entry.stat(follow_symlinks=False)
                 else:
@@ -171,15 +171,16 @@ def _scan(out_dir: Path) -> _Existing:
     return found
 
 
-def _same(output: Output, target: Path, status: os.stat_result | None) -> bool:
+def _same(output: Output, out_dir: Path, path: str, status: os.stat_result | None) -> bool:
     """True when the file already holds the output's bytes (and is no hard link to another file)."""
     if status is None or status.st_nlink != 1:
         return False
+    if output.kept:
+        return True  # a page kept as the last build wrote it: its bytes need no comparing
+    target = out_dir / path
     if output.data is not None:
         return status.st_size == len(output.data) and target.read_bytes() == output.data
     assert output.source is not None
-    if output.source == target:
-        return True  # a page the preview kept as it is: the file is its own source
     return status.st_size == output.source.stat().st_size and filecmp.cmp(output.source, target, shallow=False)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.corpus import write_site
-from storysite import parallel
+from storysite import page_records, parallel
 from storysite.build import build_site
 from storysite.cache import CACHE_DIR, CACHE_FILE, open_cache
 from storysite.config import load_config
@@ -95,7 +95,7 @@ def _swap(path: Path) -> None:
     path.write_bytes(data.replace(b"<main", b"<niam", 1))
 
 
-@pytest.mark.parametrize("forked", [False, True], ids=["in this process", "in forked workers"])
+@pytest.mark.parametrize("forked", [False, True], ids=["in this process", "in forked workers, tables compacted"])
 def test_a_cached_build_after_each_edit_equals_a_cold_build(
     site: tuple[Path, list[Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forked: bool
 ) -> None:
@@ -103,6 +103,7 @@ def test_a_cached_build_after_each_edit_equals_a_cold_build(
     overrides: dict[str, object] = {}
     if forked:
         monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
+        monkeypatch.setattr(page_records, "SLACK", 0)
         overrides["jobs"] = 2
     out = root / "_site"
     cached_build(root, **overrides)

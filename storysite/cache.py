@@ -177,6 +177,12 @@ class BuildCache:
         self.misses += len(set(keys)) - len(found)
         return found
 
+    def keys(self, namespace: str) -> frozenset[str]:
+        """The keys that have a value in `namespace` (some may turn out damaged when read)."""
+        assert namespace in self._scopes, f"declare the namespace {namespace!r} first"
+        rows = self._run(lambda db: db.execute("SELECT key FROM entries WHERE namespace = ?", (namespace,)).fetchall())
+        return frozenset(key for (key,) in rows or ())
+
     def put(self, namespace: str, key: str, value: Any) -> None:
         """Store a JSON-able value under (namespace, key)."""
         assert namespace in self._scopes, f"declare the namespace {namespace!r} first"

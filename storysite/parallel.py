@@ -10,9 +10,8 @@ import gc
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from multiprocessing.reduction import ForkingPickler
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -56,44 +55,12 @@ def worker_count(jobs: int, items: int) -> int:
     return min(wanted, -(-items // CHUNK))
 
 
-Mapper = Callable[[Callable[[T], R], Sequence[T], Advance], list[R]]
-
-
-@contextmanager
-def pool(jobs: int, items: int) -> Iterator[Mapper[Any, Any]]:
-    """A `map(function, items, advance)` that runs on up to `jobs` processes (0: one per core).
-
-    `function` must be a module-level function and its arguments and results picklable.
-    """
-    workers = worker_count(jobs, items)
-    if workers == 1:
-        yield _serial_map
-        return
-    with ProcessPoolExecutor(workers, mp_context=_context()) as executor:
-
-        def parallel_map(function: Callable[[T], R], batch: Sequence[T], advance: Advance = no_progress) -> list[R]:
-            if len(batch) < MIN_ITEMS:
-                return _serial_map(function, batch, advance)
-            results: list[R] = []
-            chunks = [batch[i : i + CHUNK] for i in range(0, len(batch), CHUNK)]
-            for chunk_results in executor.map(_run_chunk, [function] * len(chunks), chunks):
-                results += chunk_results
-                advance(len(chunk_results))
-            return results
-
-        yield parallel_map
-
-
 def _serial_map(function: Callable[[T], R], batch: Sequence[T], advance: Advance = no_progress) -> list[R]:
     results = []
     for item in batch:
         results.append(function(item))
         advance(1)
     return results
-
-
-def _run_chunk(function: Callable[[T], R], chunk: Sequence[T]) -> list[R]:
-    return [function(item) for item in chunk]
 
 
 _forked: Callable[[int], Any] | None = None
@@ -151,11 +118,3 @@ def _run_forked(indexes: range) -> list[Any]:
 def _can_fork() -> bool:
     # Forking a process that runs other threads (the dev server's watcher) can deadlock a child.
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-
-
-def _context() -> multiprocessing.context.BaseContext:
-    # fork starts workers fastest; where it is not safe, workers come from a clean server process.
-    if _can_fork():
-        return multiprocessing.get_context("fork")
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")

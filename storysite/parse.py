@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 from .cache import BuildCache, content_key, version_scope
 from .config import Config
 from .errors import ContentError, Problem, shown_path
 from .markup import MARKDOWN_ENGINE, Rendered, render_markdown
-from .parallel import Mapper, pool
+from .parallel import fork_map
 from .parsed_files import ParsedFiles
 from .schema import PageFrontMatter, StoryFrontMatter, page_meta, story_meta
 from .sources import Document, Sources, read_document
@@ -39,9 +38,9 @@ class ParsedPage:
 
 
 Checked = tuple[Document, StoryFrontMatter | PageFrontMatter]
-_Job = tuple[str, tuple[str, str | None] | None]
-"""A body to convert, with a story's title and summary (None for a page)."""
 _Converted = tuple[Rendered, TextTerms | None]
+_Read = tuple[Document, StoryFrontMatter | PageFrontMatter, str, _Converted | None]
+"""A file read and checked, with the key of its body and what it converts to (None: the cache has that)."""
 
 
 def parse_sources(
@@ -56,24 +55,30 @@ def parse_sources(
     entries = [(path, True) for path in sources.stories] + [(path, False) for path in sources.pages]
     remembered = ParsedFiles(cache, config.root)
     recalled = remembered.recall([path for path, _ in entries])
+    advance(len(recalled))
     fresh = [entry for entry in entries if entry[0] not in recalled]
-    with pool(config.jobs, len(fresh)) as map_each:
-        read = dict(zip([path for path, _ in fresh], map_each(partial(_read_checked, config), fresh, no_progress)))
-        checked = {path: read[path] if path in read else _checked(config, recalled[path][0], is_story) for path, is_story in entries}
-        problems = [problem for result in checked.values() if isinstance(result, list) for problem in result]
-        if problems:
-            raise ContentError(problems)
-        advance(len(recalled))
-        good = {path: result for path, result in checked.items() if not isinstance(result, list)}
-        heads = [good[path] for path, _ in fresh]
-        converted = _markdown(heads, cache, map_each, advance)
-    for (doc, _), (body, _) in zip(heads, converted):
-        remembered.remember(doc, body)
-    bodies: dict[Path, _Converted] = {path: (body, None) for path, (_, body) in recalled.items()}
-    bodies.update((doc.path, result) for (doc, _), result in zip(heads, converted))
+    cached = cache if cache is not None and cache.enabled else None
+    if cached is not None:
+        cached.namespace("markdown", version_scope(MARKDOWN_ENGINE))
+    converted_before = cached.keys("markdown") if cached is not None else frozenset()
+    # Forked workers inherit what they need: only what they read and made travels back.
+    read = fork_map(lambda index: _read_file(config, fresh[index], converted_before, cached is not None), len(fresh), config.jobs, advance)
+    results: dict[Path, _Read | list[Problem]] = dict(zip((path for path, _ in fresh), read))
+    for path, is_story in entries:
+        if path in recalled:
+            doc, body = recalled[path]
+            checked = _checked(config, doc, is_story)
+            results[path] = checked if isinstance(checked, list) else (*checked, "", (body, None))
+    problems = [problem for path, _ in entries if isinstance(result := results[path], list) for problem in result]
+    if problems:
+        raise ContentError(problems)
+    parsed = {path: result for path, result in results.items() if not isinstance(result, list)}
+    bodies = _bodies(parsed, cached)
+    for path, _ in fresh:
+        remembered.remember(parsed[path][0], bodies[path][0])
     stories, pages = [], []
     for path, _ in entries:
-        doc, meta = good[path]
+        doc, meta, _, _ = parsed[path]
         body, terms = bodies[path]
         if isinstance(meta, StoryFrontMatter):
             stories.append(ParsedStory(doc, meta, body, terms))
@@ -82,14 +87,18 @@ def parse_sources(
     return stories, pages
 
 
-def _read_checked(config: Config, entry: tuple[Path, bool]) -> Checked | list[Problem]:
-    """A file read and its front-matter checked, or what is wrong with it (problems cross processes, exceptions do not)."""
+def _read_file(config: Config, entry: tuple[Path, bool], converted_before: frozenset[str], keyed: bool) -> _Read | list[Problem]:
+    """A file read, checked and converted (unless the cache has its body's HTML), or what is wrong with it."""
     path, is_story = entry
     try:
         doc = read_document(path, shown_path(path, config.root))
     except ContentError as exc:
         return exc.problems
-    return _checked(config, doc, is_story)
+    checked = _checked(config, doc, is_story)
+    if isinstance(checked, list):
+        return checked
+    key = content_key(doc.body) if keyed else ""
+    return doc, checked[1], key, None if key in converted_before else _converted(doc, checked[1])
 
 
 def _checked(config: Config, doc: Document, is_story: bool) -> Checked | list[Problem]:
@@ -100,35 +109,34 @@ def _checked(config: Config, doc: Document, is_story: bool) -> Checked | list[Pr
         return exc.problems
 
 
-def _markdown(heads: list[Checked], cache: BuildCache | None, map_each: Mapper[_Job, _Converted], advance: Advance) -> list[_Converted]:
-    """Each body as HTML: from the build cache when it has it, else converted (and remembered)."""
-    jobs = [(doc.body, (meta.title, meta.summary) if isinstance(meta, StoryFrontMatter) else None) for doc, meta in heads]
-    if cache is None or not cache.enabled:
-        return map_each(_converted, jobs, advance)
-    cache.namespace("markdown", version_scope(MARKDOWN_ENGINE))
-    keys = [content_key(doc.body) for doc, _ in heads]
-    stored = cache.get_many("markdown", keys)
-    found: list[_Converted | None] = [None] * len(keys)
-    for index, key in enumerate(keys):
-        body = _decoded(stored.get(key))
-        found[index] = None if body is None else (body, None)
-    advance(sum(result is not None for result in found))
-    missing = [index for index, result in enumerate(found) if result is None]
-    for index, result in zip(missing, map_each(_converted, [jobs[i] for i in missing], advance)):
-        found[index] = result
-        body = result[0]
-        cache.put("markdown", keys[index], [body.html, body.first_paragraph, body.word_count])
-    return [result for result in found if result is not None]
+def _bodies(parsed: dict[Path, _Read], cache: BuildCache | None) -> dict[Path, _Converted]:
+    """Each file's HTML (and a story's term counts): as converted now, else from the build cache.
+
+    Those converted now are stored in the cache; one it fails to give back is converted here.
+    """
+    # Every key is asked for, so the cache counts what it had and what it lacked.
+    keys = [key for _, _, key, _ in parsed.values() if key]
+    stored = cache.get_many("markdown", keys) if cache is not None and keys else {}
+    bodies: dict[Path, _Converted] = {}
+    for path, (doc, meta, key, converted) in parsed.items():
+        if converted is None:
+            body = _decoded(stored.get(key))
+            converted = (body, None) if body is not None else _converted(doc, meta)
+        if cache is not None and key and key not in stored:
+            body = converted[0]
+            cache.put("markdown", key, [body.html, body.first_paragraph, body.word_count])
+        bodies[path] = converted
+    return bodies
 
 
-def _converted(job: _Job) -> _Converted:
+def _converted(doc: Document, meta: StoryFrontMatter | PageFrontMatter) -> _Converted:
     """A body as HTML; for a story also the term counts of its text, as relating stories counts them."""
-    text, story = job
-    body = render_markdown(text)
-    if story is None:
+    body = render_markdown(doc.body)
+    if not isinstance(meta, StoryFrontMatter):
         return body, None
-    title, summary = story
-    return body, text_terms(title, summary or body.first_paragraph, html_text(body.html))
+    return body, text_terms(meta.title, meta.summary or body.first_paragraph, html_text(body.html))
+
+
 def _decoded(value: object) -> Rendered | None:
     """A cached value back as Rendered; anything of another shape counts as missing."""
     if isinstance(value, list) and len(value) == 3:

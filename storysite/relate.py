@@ -260,18 +260,24 @@ def newest_target_day(items: Iterable[Item]) -> int:
 def ranked_relations(item: Item, candidates: Iterable[Item], by_slug: Mapping[str, Item], scorer: Scorer) -> tuple[Relation, ...]:
     """The relations of `item`: its pinned stories, then the best-scoring `candidates` above the threshold."""
     settings = scorer.settings
-    threshold = settings.threshold
     pinned = [by_slug[s] for s in dict.fromkeys(item.pinned) if s in by_slug and by_slug[s].target and s != item.slug]
     taken = {p.slug for p in pinned}
-    others = [other for other in candidates if other.slug not in taken]
+    others = [other for other in candidates if other.slug not in taken] if taken else list(candidates)
     values, texts = scorer._scores(item, others)
-    scored = [(value, text, other) for value, text, other in zip(values, texts, others) if value >= threshold]
-    scored.sort(key=lambda entry: (-round(entry[0], 9), -entry[2].day, entry[2].slug))
+    threshold = settings.threshold
+    scored = [entry for entry in zip(values, texts, others) if entry[0] >= threshold]
+    if len(scored) > 1:
+        scored.sort(key=_rank)
     shown = scored[: max(0, settings.count - len(pinned))]
     return tuple(
         [scorer.relation(item, p, pinned=True) for p in pinned]
         + [scorer.relation(item, other, value, text=text) for value, text, other in shown]
     )
+
+
+def _rank(entry: tuple[float, float, Item]) -> tuple[float, int, str]:
+    """Higher scores first (equal to 9 places), then newer stories, then slugs in order."""
+    return -round(entry[0], 9), -entry[2].day, entry[2].slug
 
 
 class _CandidateIndex:

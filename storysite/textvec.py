@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from itertools import chain, compress, repeat
-from operator import mul
+from operator import ge, mul
 
 from .stopwords import STOP_WORDS
 
@@ -91,18 +91,18 @@ def _strongest(terms: Mapping[str, int], idf: Mapping[str, float], size: int) ->
     """The `size` strongest (weight, term) pairs above 0, strongest first (ties: the later term), and their norm."""
     # map() and sorted() keep the per-term work in C: this runs for every story on every build.
     weights = list(map(mul, _log1p(terms.values()), map(idf.get, terms.keys(), repeat(0.0))))
-    if len(weights) > size:
-        # Plain floats sort several times faster than pairs: find the size-th strongest weight,
-        # then sort only the terms that reach it (ties at the cut included, so the result is the same).
-        cut = sorted(weights)[-size]
-        reach = list(map(cut.__le__, weights))
-        pairs: Iterable[tuple[float, str]] = zip(compress(weights, reach), compress(terms.keys(), reach))
-    else:
-        pairs = zip(weights, terms.keys())
-    strongest = sorted(pairs, reverse=True)[:size]
-    while strongest and not strongest[-1][0]:
-        strongest.pop()
-    return strongest, math.hypot(*(weight for weight, _ in strongest))
+    # Plain floats sort several times faster than pairs: rank the weights alone, then sort only
+    # the terms that reach the weakest one kept (ties at that cut included: the result is the same).
+    top = sorted(weights, reverse=True)[:size]
+    while top and not top[-1]:
+        top.pop()
+    if not top:
+        return [], 0.0
+    pairs: Iterable[tuple[float, str]] = zip(weights, terms.keys())
+    if len(top) < len(weights):
+        reach = list(map(ge, weights, repeat(top[-1])))
+        pairs = zip(compress(weights, reach), compress(terms.keys(), reach))
+    return sorted(pairs, reverse=True)[: len(top)], math.hypot(*top)
 
 
 _LOG1P = [math.log1p(count) for count in range(256)]

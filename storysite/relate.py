@@ -179,7 +179,7 @@ class Scorer:
         a_niche, a_audiences, a_tags, a_vector = a.niche, a.audiences, a.tags, a.vector
         a_audience_count, a_tag_count = len(a_audiences), len(a_tags)
         scores, texts = [], []
-        # The same sums in the same order as one pair at a time; a Jaccard overlap of 0 adds nothing.
+        # A Jaccard overlap of 0 would add 0.0, which leaves a float sum as it is: skip it.
         for b in others:
             total = niche if niche and a_niche == b.niche else 0.0
             if audience and (shared := len(a_audiences & b.audiences)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -25,6 +26,8 @@ MIN_ITEMS = 200
 """Fewer items than this are handled in this process."""
 CHUNK = 64
 """Items sent to a worker at once: big enough to make the hand-over cheap, small enough for progress."""
+SWITCH_INTERVAL = 0.0005
+"""Seconds a thread may hold the interpreter lock while another waits for it, while workers run."""
 
 
 def _mapping_proxy(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:
@@ -70,7 +73,7 @@ _forked: Callable[[int], Any] | None = None
 def fork_map(function: Callable[[int], R], count: int, jobs: int, advance: Advance = no_progress) -> list[R]:
     """[function(0), ..., function(count - 1)], on up to `jobs` processes (0: one per core).
 
-    This process does its share and forked workers the rest. They inherit `function` and all it
+    This process and forked workers share the work as they are free. Workers inherit `function` and all it
     reaches, so nothing is pickled on the way in and it may be a closure; only results travel back.
     Where forking is not safe, it all runs here. An error is the one a serial run would meet first.
     """
@@ -81,22 +84,30 @@ def fork_map(function: Callable[[int], R], count: int, jobs: int, advance: Advan
     _forked = function
     # What exists now, the workers only read: keep their garbage collector off it, so that the
     # memory pages they share with this process stay shared instead of being copied.
-    frozen_before = gc.get_freeze_count() > 0
+    frozen_before, switch_interval = gc.get_freeze_count() > 0, sys.getswitchinterval()
     gc.freeze()
     try:
         with ProcessPoolExecutor(processes - 1, mp_context=multiprocessing.get_context("fork")) as executor:
             chunks = [range(start, min(start + CHUNK, count)) for start in range(0, count, CHUNK)]
             done: dict[int, list[R] | BaseException] = {}
-            sent = {number: executor.submit(_run_forked, chunk) for number, chunk in enumerate(chunks) if number % processes}
-            for number in range(0, len(chunks), processes):
-                try:
-                    done[number] = [function(index) for index in chunks[number]]
-                except Exception as exc:  # raised below, in the order a serial run would meet it
-                    done[number] = exc
-                advance(len(chunks[number]))
-            for number, future in sent.items():
-                done[number] = future.exception() or future.result()
-                advance(len(chunks[number]))
+            # Every chunk is offered to the workers; this process takes, in order, each one that no
+            # worker has started yet (a cancelled task is one it may do itself). So whoever is quicker
+            # does more, and no process sits idle while another has a long list left.
+            sent = [executor.submit(_run_forked, chunk) for chunk in chunks]
+            # The pool's threads here hand results in and tasks out: let them have the interpreter
+            # lock soon after they ask, or the workers wait for their next task.
+            sys.setswitchinterval(SWITCH_INTERVAL)
+            for number, future in enumerate(sent):
+                if future.cancel():
+                    try:
+                        done[number] = [function(index) for index in chunks[number]]
+                    except Exception as exc:  # raised below, in the order a serial run would meet it
+                        done[number] = exc
+                    advance(len(chunks[number]))
+            for number, future in enumerate(sent):
+                if number not in done:
+                    done[number] = future.exception() or future.result()
+                    advance(len(chunks[number]))
             results: list[R] = []
             for number in range(len(chunks)):
                 outcome = done[number]
@@ -106,6 +117,7 @@ def fork_map(function: Callable[[int], R], count: int, jobs: int, advance: Advan
             return results
     finally:
         _forked = None
+        sys.setswitchinterval(switch_interval)
         if not frozen_before:  # else whoever froze it unfreezes it
             gc.unfreeze()
 

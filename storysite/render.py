@@ -16,6 +16,7 @@ from . import __version__
 from .dates import format_date
 from .linked_data import last_changed, page_data, story_image
 from .model import RelatedLink, Site, Story
+from . import parallel
 from .parallel import fork_map
 from .stages import Advance, no_progress
 from .theme import Environment, render_template
@@ -23,7 +24,7 @@ from .urls import ARCHIVE_PATH, MAP_PATH, NOT_FOUND_PATH, SiteUrls, home_path, o
 
 if TYPE_CHECKING:
     from .incremental import PageMemo
-    from .page_records import PageRecords
+    from .page_records import Fresh, PageRecords
 
 log = logging.getLogger(__name__)
 
@@ -117,21 +118,51 @@ class Renderer:
         from .page_records import collector_paused
 
         records = self.records
-        if records is None:
-            return fork_map(lambda index: self.planned[index](), len(self.planned), jobs, advance)
         outputs: list[Output | None] = [None] * len(self.planned)
-        if records.has_stored:
+        if records is not None and records.has_stored:
             with collector_paused():
                 for index, planned in enumerate(self.planned):
                     outputs[index] = records.kept(output_file(planned.args[2]), self._call(*planned.args, **planned.keywords))
             advance(records.kept_count)
         redo = [index for index, output in enumerate(outputs) if output is None]
-        done = fork_map(lambda index: (self.planned[redo[index]](), records.take()), len(redo), jobs, advance)
-        records.collect(fresh for _, fresh in done)
-        log.debug("kept %d pages as the last build left them, rendered %d", records.kept_count, len(redo))
-        for index, (output, _) in zip(redo, done):
+        for index, output in zip(redo, self._render_dealt(redo, jobs, advance)):
             outputs[index] = output
+        if records is not None:
+            log.debug("kept %d pages as the last build left them, rendered %d", records.kept_count, len(redo))
         return outputs  # type: ignore[return-value]
+
+    def _render_dealt(self, indexes: list[int], jobs: int, advance: Advance) -> list[Output]:
+        """Planned pages `indexes`, in order; on several processes, dealt out so that each process gets as much work.
+
+        A page that lists a thousand stories costs as much as a thousand story pages.
+        """
+        records = self.records
+        order = _dealt(indexes, [self._weight(index) for index in indexes], parallel.CHUNK)
+
+        def render(position: int) -> tuple[Output | Exception, Fresh | None]:
+            try:
+                output = self.planned[order[position]]()
+            except Exception as exc:  # raised below, in page order, as a serial run would meet it
+                return exc, None
+            return output, records.take() if records is not None else None
+
+        done = dict(zip(order, fork_map(render, len(order), jobs, advance)))
+        if records is not None:
+            records.collect(fresh for _, fresh in done.values())
+        outputs = []
+        for index in indexes:
+            output = done[index][0]
+            if isinstance(output, Exception):
+                raise output
+            outputs.append(output)
+        return outputs
+
+    def _weight(self, index: int) -> int:
+        """About how much work a planned page is: the stories and terms it lists."""
+        context = self.planned[index].keywords
+        term = context.get("term")
+        listed = len(context.get("stories", ())) + len(context.get("terms", ())) + (len(term.stories) if term else 0)
+        return 1 + listed + sum(len(group) for _, group in context.get("years", ()))
 
     def _call(self, names: list[str], page_kind: str, path: str, title: str, description: str = "", *,
               lang: str | None = None, canonical: str | None = None, **context: Any) -> tuple[Any, ...]:
@@ -274,6 +305,18 @@ def render_site(
     outputs.append(Output("robots.txt", _robots(r.urls).encode(), None, "robots.txt"))
     outputs.append(Output(".nojekyll", b"", None, ".nojekyll (GitHub Pages: publish as it is)"))
     return outputs
+
+
+def _dealt(items: list[int], weights: list[int], chunk: int) -> list[int]:
+    """`items` reordered so that each run of `chunk` of them weighs about the same: the heaviest dealt out first."""
+    sizes = [min(chunk, len(items) - start) for start in range(0, len(items), chunk)]
+    chunks: list[list[int]] = [[] for _ in sizes]
+    heaviest_first = iter(sorted(range(len(items)), key=lambda i: -weights[i]))
+    for round_ in range(chunk):
+        for number, size in enumerate(sizes):
+            if round_ < size:
+                chunks[number].append(items[next(heaviest_first)])
+    return [item for dealt in chunks for item in dealt]
 
 
 def cname_outputs(cname: str) -> list[Output]:

@@ -279,3 +279,14 @@ def test_any_change_makes_a_real_build(scratch_site, tmp_path: Path, monkeypatch
     _cli_build(site, "--no-cache", "--out", str(tmp_path / "cold"))
     assert _tree_bytes(site / "_site") == _tree_bytes(tmp_path / "cold")
     assert (tmp_path / "cold/stories/later/index.html").exists() == (change == "clock")
+
+
+def test_pages_that_list_many_stories_are_dealt_to_different_chunks_of_work() -> None:
+    from storysite.render import _dealt
+
+    weights = [1, 1, 5000, 1, 3000, *[1] * 300]
+    order = _dealt(list(range(len(weights))), weights, 64)
+    assert sorted(order) == list(range(len(weights)))
+    chunks = [order[start : start + 64] for start in range(0, len(order), 64)]
+    assert [sum(weights[i] for i in chunk) > 1000 for chunk in chunks].count(True) == 2, "one heavy page per chunk"
+    assert [len(chunk) for chunk in chunks] == [64, 64, 64, 64, len(weights) - 4 * 64]

@@ -64,6 +64,34 @@ def _checksum(value: bytes) -> bytes:
     return hashlib.blake2b(value, digest_size=16).digest()
 
 
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _record(value: Any, texts: Sequence[str]) -> bytes:
+    """A value and the lengths of its texts as JSON on the first line, then the texts one after another."""
+    return _json([value, [len(text) for text in texts]]) + b"\n" + "".join(texts).encode("utf-8", "surrogatepass")
+
+
+def _loaded_record(data: bytes, checksum: bytes) -> tuple[Any, list[str]]:
+    """A record back from its bytes; ValueError when they are damaged."""
+    if _checksum(data) != checksum:
+        raise ValueError("checksum mismatch")
+    head = data.index(b"\n")  # JSON never holds a raw line end
+    joined = data[head + 1 :].decode("utf-8", "surrogatepass")
+    texts, start = [], 0
+    try:
+        value, lengths = json.loads(data[:head])
+        for length in lengths:
+            texts.append(joined[start : start + length])
+            start += length
+    except TypeError:
+        raise ValueError("not a record") from None
+    if start != len(joined):
+        raise ValueError("texts of another length")
+    return value, texts
+
+
 def _loaded(value: bytes, checksum: bytes) -> Any:
     """A stored value back from its bytes; ValueError when they do not match their checksum or are not JSON."""
     if _checksum(value) != checksum:
@@ -158,16 +186,23 @@ class BuildCache:
 
     def get_many(self, namespace: str, keys: Sequence[str]) -> dict[str, Any]:
         """The values stored under those of `keys` that have one, in a few queries; damaged ones count as missing."""
+        return self._read_many(namespace, keys, _loaded)
+
+    def get_records(self, namespace: str, keys: Sequence[str]) -> dict[str, tuple[Any, list[str]]]:
+        """Like get_many, for records stored with put_record: each value with its texts."""
+        return self._read_many(namespace, keys, _loaded_record)
+
+    def _read_many(self, namespace: str, keys: Sequence[str], load: Callable[[bytes, bytes], T]) -> dict[str, T]:
         assert namespace in self._scopes, f"declare the namespace {namespace!r} first"
         self._used.setdefault(namespace, set()).update(keys)
-        found: dict[str, Any] = {}
+        found: dict[str, T] = {}
         damaged = []
         for start in range(0, len(keys), _KEYS_PER_QUERY):
             batch = keys[start : start + _KEYS_PER_QUERY]
             query = f"SELECT key, value, checksum FROM entries WHERE namespace = ? AND key IN ({', '.join('?' * len(batch))})"
             for key, value, checksum in self._run(lambda db, q=query, b=batch: db.execute(q, (namespace, *b)).fetchall()) or ():
                 try:
-                    found[key] = _loaded(value, checksum)
+                    found[key] = load(value, checksum)
                 except ValueError:
                     damaged.append((namespace, key))
         if damaged:
@@ -185,10 +220,16 @@ class BuildCache:
 
     def put(self, namespace: str, key: str, value: Any) -> None:
         """Store a JSON-able value under (namespace, key)."""
+        self._put(namespace, key, _json(value))
+
+    def _put(self, namespace: str, key: str, data: bytes) -> None:
         assert namespace in self._scopes, f"declare the namespace {namespace!r} first"
         self._used.setdefault(namespace, set()).add(key)
-        data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         self._run(lambda db: db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)", (namespace, key, data, _checksum(data))))
+
+    def put_record(self, namespace: str, key: str, value: Any, texts: Sequence[str]) -> None:
+        """Store a JSON-able value with long texts beside it, kept as they are rather than escaped as JSON (quicker to read)."""
+        self._put(namespace, key, _record(value, texts))
 
     def memo(self, namespace: str, compute: Callable[[str], T], encode: Callable[[T], Any], decode: Callable[[Any], T]) -> Callable[[str], T]:
         """`compute(text)`, remembered by the hash of `text` in `namespace`."""

@@ -53,7 +53,7 @@ def parse_sources(
     (`jobs` in the config). The result is the same either way.
     """
     entries = [(path, True) for path in sources.stories] + [(path, False) for path in sources.pages]
-    remembered = ParsedFiles(cache, config.root)
+    remembered = ParsedFiles(cache, config)
     recalled = remembered.recall([path for path, _ in entries])
     advance(len(recalled))
     fresh = [entry for entry in entries if entry[0] not in recalled]
@@ -66,8 +66,8 @@ def parse_sources(
     results: dict[Path, _Read | list[Problem]] = dict(zip((path for path, _ in fresh), read))
     for path, is_story in entries:
         if path in recalled:
-            doc, body = recalled[path]
-            checked = _checked(config, doc, is_story)
+            doc, remembered_meta, body = recalled[path]
+            checked = (doc, remembered_meta) if remembered_meta is not None else _checked(config, doc, is_story)
             results[path] = checked if isinstance(checked, list) else (*checked, "", (body, None))
     problems = [problem for path, _ in entries if isinstance(result := results[path], list) for problem in result]
     if problems:
@@ -75,7 +75,8 @@ def parse_sources(
     parsed = {path: result for path, result in results.items() if not isinstance(result, list)}
     bodies = _bodies(parsed, cached)
     for path, _ in fresh:
-        remembered.remember(parsed[path][0], bodies[path][0])
+        doc, checked_meta, _, _ = parsed[path]
+        remembered.remember(doc, checked_meta if isinstance(checked_meta, StoryFrontMatter) else None, bodies[path][0])
     stories, pages = [], []
     for path, _ in entries:
         doc, meta, _, _ = parsed[path]

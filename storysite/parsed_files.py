@@ -7,10 +7,10 @@ that keeps the size, then gives the file times that differ from the remembered o
 case that git guards its index against in the same way. Setting a file's modification time by hand
 also moves its status-change time. A file edited just before a build is read and hashed as usual.
 
-What is remembered: the file split into front-matter and body (front-matter values as typed JSON)
-and its converted Markdown. The front-matter is checked again on every build, since that depends
-on the settings. The build cache's scope names the storysite version, the Markdown engine, the
-YAML loader and the site folder.
+What is remembered: the file split into front-matter and body (front-matter values as typed JSON),
+a story's checked front-matter and its converted Markdown. The build cache's scope names the
+storysite version, the Markdown engine, the YAML loader, the site folder and the settings that the
+front-matter checks read.
 """
 
 from __future__ import annotations
@@ -20,10 +20,14 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .cache import BuildCache, version_scope
+from .config import Config
 from .markup import MARKDOWN_ENGINE, Rendered
+from .schema import StoryFrontMatter, meta_settings
 from .sources import Document
 from .yamlload import YAML_ENGINE
 
@@ -32,19 +36,23 @@ MARGIN_NS = 3 * 10**9
 """How much older than the build a file's times must be to trust them (FAT keeps times to 2 s)."""
 _DATE, _DATETIME = "\x00date", "\x00datetime"
 
+Recalled = tuple[Document, StoryFrontMatter | None, Rendered]
+"""A remembered file: its document, its checked front-matter when it is a story, and its HTML."""
+
 
 class ParsedFiles:
     """The parsed files an earlier build remembered, and the ones this build adds."""
 
-    def __init__(self, cache: BuildCache | None, root: Path) -> None:
+    def __init__(self, cache: BuildCache | None, config: Config) -> None:
         """Remember nothing when `cache` is None or off."""
         self.cache = cache if cache is not None and cache.enabled else None
         self.signatures: dict[Path, list[int]] = {}
         self.looked_at = time.time_ns()
         if self.cache is not None:
-            self.cache.namespace(NAMESPACE, version_scope(MARKDOWN_ENGINE, YAML_ENGINE, str(root)))
+            scope = version_scope(MARKDOWN_ENGINE, YAML_ENGINE, str(config.root), *meta_settings(config))
+            self.cache.namespace(NAMESPACE, scope)
 
-    def recall(self, paths: Sequence[Path]) -> dict[Path, tuple[Document, Rendered]]:
+    def recall(self, paths: Sequence[Path]) -> dict[Path, Recalled]:
         """The files among `paths` whose signature is the one remembered, as they were parsed then."""
         if self.cache is None:
             return {}
@@ -57,26 +65,28 @@ class ParsedFiles:
             self.signatures[path] = [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev]
         # A file changed within the margin cannot match what a build remembered: that had older times.
         settled = [path for path in paths if path in self.signatures and self._settled(self.signatures[path])]
-        stored = self.cache.get_many(NAMESPACE, [str(path) for path in settled])
+        stored = self.cache.get_records(NAMESPACE, [str(path) for path in settled])
         found = {}
         for path in settled:
-            value = stored.get(str(path))
-            if isinstance(value, list) and len(value) == 2 and value[0] == self.signatures[path]:
-                parsed = _decoded(path, value[1])
+            record = stored.get(str(path))
+            if record is not None and isinstance(record[0], list) and record[0][:1] == [self.signatures[path]]:
+                parsed = _decoded(path, record[0][1:], record[1])
                 if parsed is not None:
                     found[path] = parsed
         return found
 
-    def remember(self, doc: Document, body: Rendered) -> None:
+    def remember(self, doc: Document, meta: StoryFrontMatter | None, body: Rendered) -> None:
         """Remember a file read by this build, if its signature can be trusted."""
         signature = self.signatures.get(doc.path)
         if self.cache is None or signature is None or not self._settled(signature):
             return
-        meta = _encoded(doc.meta)
-        if meta is not _UNSUPPORTED:
-            fields = [doc.shown, meta, doc.lines, doc.body, doc.body_line, doc.removed_lines, body.html, body.first_paragraph, body.word_count]
-            self.cache.put(NAMESPACE, str(doc.path), [signature, fields])
-
+        front_matter = _encoded(doc.meta)
+        if front_matter is _UNSUPPORTED:
+            return
+        tagged = [key for key, value in doc.meta.items() if _tagged(value)]
+        checked = _story_fields(meta) if meta is not None else None
+        fields = [front_matter, tagged, doc.shown, doc.lines, doc.body_line, doc.removed_lines, body.first_paragraph, body.word_count, checked]
+        self.cache.put_record(NAMESPACE, str(doc.path), [signature, *fields], [doc.body, body.html])
 
     def _settled(self, signature: list[int]) -> bool:
         """Whether a file's modification and status-change times are older than this build by the margin."""
@@ -84,7 +94,7 @@ class ParsedFiles:
 
 
 class _Unsupported:
-    """A front-matter value JSON cannot carry exactly (a set, bytes, a key that is not text)."""
+    """A value JSON cannot carry exactly (a set, bytes, a key that is not text, a time in another kind of zone)."""
 
 
 _UNSUPPORTED = _Unsupported()
@@ -110,6 +120,15 @@ def _encoded(value: Any) -> Any:
     return _UNSUPPORTED
 
 
+def _tagged(value: Any) -> bool:
+    """Whether a front-matter value is or holds a date (which decoding must turn back from text)."""
+    if isinstance(value, dt.date):
+        return True
+    if isinstance(value, list):
+        return any(map(_tagged, value))
+    return isinstance(value, dict) and any(map(_tagged, value.values()))
+
+
 def _decoded_value(value: Any) -> Any:
     kind = type(value)
     if kind is list:
@@ -123,16 +142,56 @@ def _decoded_value(value: Any) -> Any:
     return value
 
 
-def _decoded(path: Path, fields: Any) -> tuple[Document, Rendered] | None:
-    """A remembered file back as a Document and its Markdown; None for a value of another shape."""
+def _moment(value: dt.datetime | None) -> Any:
+    """A checked date as JSON: ISO text with a fixed offset, or local time and the name of its zone."""
+    if value is None or type(value.tzinfo) is dt.timezone:
+        return value and value.isoformat()
+    if isinstance(value.tzinfo, ZoneInfo) and isinstance(value.tzinfo.key, str) and value.fold == 0:
+        return [value.replace(tzinfo=None).isoformat(), value.tzinfo.key]
+    return _UNSUPPORTED
+
+
+def _moment_back(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        local, zone = value
+        return dt.datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(zone))
+    return dt.datetime.fromisoformat(value)
+
+
+def _story_fields(meta: StoryFrontMatter) -> list[Any] | None:
+    """A story's checked front-matter as JSON (None when a date is in a zone that cannot be named)."""
+    date, updated = _moment(meta.date), _moment(meta.updated)
+    if date is _UNSUPPORTED or updated is _UNSUPPORTED:
+        return None
+    return [
+        meta.slug, meta.title, date, updated, meta.niche, meta.audiences, meta.tags, meta.summary, meta.author, meta.cover,
+        meta.cover_alt, meta.lang, meta.draft, meta.related, meta.canonical, list(meta.extra),
+    ]
+
+
+def _story_back(fields: list[Any], doc: Document) -> StoryFrontMatter:
+    slug, title, date, updated, niche, audiences, tags, summary, author, cover, cover_alt, lang, draft, related, canonical, extra = fields
+    return StoryFrontMatter(
+        slug=slug, title=title, date=_moment_back(date), updated=_moment_back(updated), niche=niche,  # type: ignore[arg-type]
+        audiences=tuple(audiences), tags=tuple(tags), summary=summary, author=author, cover=cover, cover_alt=cover_alt,
+        lang=lang, draft=draft, related=tuple(related), canonical=canonical,
+        extra=MappingProxyType({key: doc.meta[key] for key in extra}), lines=MappingProxyType(dict(doc.lines)),
+    )
+
+
+def _decoded(path: Path, fields: list[Any], texts: list[str]) -> Recalled | None:
+    """A remembered file back; None for a record of another shape."""
     try:
-        shown, meta, lines, body, body_line, removed, html, first_paragraph, word_count = fields
-        doc = Document(path, shown, _decoded_value(meta), lines, body, body_line, tuple(removed))
-        checks = (
-            (shown, str), (doc.meta, dict), (lines, dict), (body, str), (body_line, int), (html, str), (first_paragraph, str), (word_count, int),
-        )
-        if all(isinstance(value, kind) for value, kind in checks) and all(isinstance(line, int) for line in removed):
-            return doc, Rendered(html, first_paragraph, word_count)
-    except (TypeError, ValueError):
+        front_matter, tagged, shown, lines, body_line, removed, first_paragraph, word_count, checked = fields
+        body, html = texts
+        for key in tagged:
+            front_matter[key] = _decoded_value(front_matter[key])
+        doc = Document(path, shown, front_matter, lines, body, body_line, tuple(removed))
+        meta = _story_back(checked, doc) if checked is not None else None
+        if type(shown) is str and type(lines) is dict and type(body_line) is int and type(first_paragraph) is str and type(word_count) is int:
+            return doc, meta, Rendered(html, first_paragraph, word_count)
+    except (TypeError, ValueError, KeyError, AttributeError):
         pass
     return None

@@ -148,6 +148,11 @@ _EXAMPLES = {
 }
 
 
+def meta_settings(config: Config) -> tuple[str, ...]:
+    """The settings that story_meta and page_meta read: a check made under other settings is stale."""
+    return (config.timezone, config.author, config.language)
+
+
 def story_meta(doc: Document, config: Config) -> StoryFrontMatter:
     """Check a story's front-matter; raise ContentError naming every problem at once."""
     tz = find_timezone(config.timezone) or dt.timezone.utc

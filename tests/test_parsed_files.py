@@ -150,3 +150,29 @@ def test_files_changed_just_before_a_build_are_not_remembered(scratch_site, tmp_
     db.close()
     assert count == 0
     assert built == cold_build(root, tmp_path / "cold")
+
+
+def test_a_damaged_record_is_read_again_not_trusted(scratch_site, tmp_path: Path, no_margin: None, reads: list[str]) -> None:
+    root = scratch_site(SITE)
+    cached_build(root)
+    with sqlite3.connect(root / CACHE_DIR / CACHE_FILE) as db:
+        db.execute("UPDATE entries SET value = CAST(replace(CAST(value AS TEXT), 'Second', 'Stale!') AS BLOB) WHERE namespace = 'parsed-files'")
+    db.close()
+    rewrite(root / "content/stories/four.md", story(title="Four", date="2025-01-04", body="Fourth story, edited.\n"))
+    reads.clear()
+    built = cached_build(root)
+    assert "two.md" in reads
+    assert "Stale!" not in built["stories/two/index.html"].decode()
+    assert built == cold_build(root, tmp_path / "cold")
+
+
+def test_a_story_dated_in_the_site_time_zone_is_remembered_as_it_was_checked(scratch_site, no_margin: None) -> None:
+    root = scratch_site({**SITE, "storysite.yaml": SITE["storysite.yaml"] + "timezone: Asia/Jakarta\nauthor: Sari\n"})
+    config = load_config(root, jobs=1)
+    with open_cache(root) as cache:
+        read_stories, _ = parse_sources(discover(config.content_dir), config, cache=cache)
+    with open_cache(root) as cache:
+        stories, _ = parse_sources(discover(config.content_dir), config, cache=cache)
+    assert [s.meta for s in stories] == [s.meta for s in read_stories]
+    assert {str(s.meta.date.tzinfo) for s in stories} == {"Asia/Jakarta", "UTC+07:00"}
+    assert {s.meta.author for s in stories} == {"Sari"}

@@ -29,6 +29,8 @@ CACHE_FILE = "cache.sqlite"
 FORMAT = "storysite-cache-1"
 # Keys looked up in one query (SQLite allows 999 parameters in older versions).
 _KEYS_PER_QUERY = 500
+# Values stored in one statement at most.
+_ROWS_PER_WRITE = 500
 
 T = TypeVar("T")
 
@@ -106,6 +108,7 @@ class BuildCache:
         """Open (or create) the cache file at `path`; None gives a cache that remembers nothing."""
         self.path = path
         self._lock = threading.Lock()
+        self._unwritten: list[tuple[str, str, bytes, bytes]] = []
         self._db: sqlite3.Connection | None = None
         self._scopes: dict[str, str] = {}
         self._used: dict[str, set[str]] = {}
@@ -225,7 +228,11 @@ class BuildCache:
     def _put(self, namespace: str, key: str, data: bytes) -> None:
         assert namespace in self._scopes, f"declare the namespace {namespace!r} first"
         self._used.setdefault(namespace, set()).add(key)
-        self._run(lambda db: db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)", (namespace, key, data, _checksum(data))))
+        if self._db is not None:
+            # Written many at a time: before the next read, the commit, or when enough have gathered.
+            self._unwritten.append((namespace, key, data, _checksum(data)))
+            if len(self._unwritten) >= _ROWS_PER_WRITE:
+                self._run(lambda db: None)
 
     def put_record(self, namespace: str, key: str, value: Any, texts: Sequence[str]) -> None:
         """Store a JSON-able value with long texts beside it, kept as they are rather than escaped as JSON (quicker to read)."""
@@ -285,6 +292,9 @@ class BuildCache:
             return None
         with self._lock:
             try:
+                if self._unwritten:
+                    rows, self._unwritten = self._unwritten, []
+                    self._db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)", rows)
                 return action(self._db, *args)
             except sqlite3.DatabaseError as exc:
                 log.warning("the build cache failed (%s); going on without it", exc)

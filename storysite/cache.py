@@ -257,6 +257,10 @@ class BuildCache:
 
         return cached
 
+    def keep(self, namespace: str, keys: Iterable[str]) -> None:
+        """Keep the values under `keys` past forget_unused without reading them."""
+        self._used.setdefault(namespace, set()).update(keys)
+
     def forget_unused(self) -> None:
         """Drop the values of each declared namespace that this session neither read nor wrote."""
         for name in self._scopes:

@@ -66,7 +66,7 @@ def parse_sources(
     results: dict[Path, _Read | list[Problem]] = dict(zip((path for path, _ in fresh), read))
     for path, is_story in entries:
         if path in recalled:
-            doc, remembered_meta, body = recalled[path]
+            doc, remembered_meta, body, _ = recalled[path]
             checked = (doc, remembered_meta) if remembered_meta is not None else _checked(config, doc, is_story)
             results[path] = checked if isinstance(checked, list) else (*checked, "", (body, None))
     problems = [problem for path, _ in entries if isinstance(result := results[path], list) for problem in result]
@@ -75,8 +75,11 @@ def parse_sources(
     parsed = {path: result for path, result in results.items() if not isinstance(result, list)}
     bodies = _bodies(parsed, cached)
     for path, _ in fresh:
-        doc, checked_meta, _, _ = parsed[path]
-        remembered.remember(doc, checked_meta if isinstance(checked_meta, StoryFrontMatter) else None, bodies[path][0])
+        doc, checked_meta, key, _ = parsed[path]
+        remembered.remember(doc, checked_meta if isinstance(checked_meta, StoryFrontMatter) else None, bodies[path][0], key)
+    if cached is not None:
+        # The Markdown of a file not read again stays cached for the day its times change but not its body.
+        cached.keep("markdown", [key for _, _, _, key in recalled.values()])
     stories, pages = [], []
     for path, _ in entries:
         doc, meta, _, _ = parsed[path]

@@ -36,8 +36,8 @@ MARGIN_NS = 3 * 10**9
 """How much older than the build a file's times must be to trust them (FAT keeps times to 2 s)."""
 _DATE, _DATETIME = "\x00date", "\x00datetime"
 
-Recalled = tuple[Document, StoryFrontMatter | None, Rendered]
-"""A remembered file: its document, its checked front-matter when it is a story, and its HTML."""
+Recalled = tuple[Document, StoryFrontMatter | None, Rendered, str]
+"""A remembered file: its document, its checked front-matter when it is a story, its HTML and the key of its body."""
 
 
 class ParsedFiles:
@@ -75,8 +75,8 @@ class ParsedFiles:
                     found[path] = parsed
         return found
 
-    def remember(self, doc: Document, meta: StoryFrontMatter | None, body: Rendered) -> None:
-        """Remember a file read by this build, if its signature can be trusted."""
+    def remember(self, doc: Document, meta: StoryFrontMatter | None, body: Rendered, body_key: str) -> None:
+        """Remember a file read by this build, if its signature can be trusted; `body_key` names its Markdown in the cache."""
         signature = self.signatures.get(doc.path)
         if self.cache is None or signature is None or not self._settled(signature):
             return
@@ -85,8 +85,8 @@ class ParsedFiles:
             return
         tagged = [key for key, value in doc.meta.items() if _tagged(value)]
         checked = _story_fields(meta) if meta is not None else None
-        fields = [front_matter, tagged, doc.shown, doc.lines, doc.body_line, doc.removed_lines, body.first_paragraph, body.word_count, checked]
-        self.cache.put_record(NAMESPACE, str(doc.path), [signature, *fields], [doc.body, body.html])
+        fields = [front_matter, tagged, doc.shown, doc.lines, doc.body_line, doc.removed_lines, body.word_count, checked, body_key]
+        self.cache.put_record(NAMESPACE, str(doc.path), [signature, *fields], [doc.body, body.html, body.first_paragraph])
 
     def _settled(self, signature: list[int]) -> bool:
         """Whether a file's modification and status-change times are older than this build by the margin."""
@@ -184,14 +184,14 @@ def _story_back(fields: list[Any], doc: Document) -> StoryFrontMatter:
 def _decoded(path: Path, fields: list[Any], texts: list[str]) -> Recalled | None:
     """A remembered file back; None for a record of another shape."""
     try:
-        front_matter, tagged, shown, lines, body_line, removed, first_paragraph, word_count, checked = fields
-        body, html = texts
+        front_matter, tagged, shown, lines, body_line, removed, word_count, checked, body_key = fields
+        body, html, first_paragraph = texts
         for key in tagged:
             front_matter[key] = _decoded_value(front_matter[key])
         doc = Document(path, shown, front_matter, lines, body, body_line, tuple(removed))
         meta = _story_back(checked, doc) if checked is not None else None
-        if type(shown) is str and type(lines) is dict and type(body_line) is int and type(first_paragraph) is str and type(word_count) is int:
-            return doc, meta, Rendered(html, first_paragraph, word_count)
+        if type(shown) is str and type(lines) is dict and type(body_line) is int and type(word_count) is int and type(body_key) is str:
+            return doc, meta, Rendered(html, first_paragraph, word_count), body_key
     except (TypeError, ValueError, KeyError, AttributeError):
         pass
     return None

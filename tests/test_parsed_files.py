@@ -176,3 +176,21 @@ def test_a_story_dated_in_the_site_time_zone_is_remembered_as_it_was_checked(scr
     assert [s.meta for s in stories] == [s.meta for s in read_stories]
     assert {str(s.meta.date.tzinfo) for s in stories} == {"Asia/Jakarta", "UTC+07:00"}
     assert {s.meta.author for s in stories} == {"Sari"}
+
+
+def test_markdown_of_files_not_read_stays_cached_for_when_their_times_change(
+    scratch_site, tmp_path: Path, no_margin: None, reads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = scratch_site(SITE)
+    cached_build(root)
+    rewrite(root / "content/stories/two.md", story(title="Two", date="2025-01-02", body="Second story, new words.\n"))
+    cached_build(root)
+    converted: list[str] = []
+    real = parse.render_markdown
+    monkeypatch.setattr(parse, "render_markdown", lambda text: converted.append(text) or real(text))
+    for path in (root / "content").rglob("*.md"):
+        os.utime(path)  # as a checkout or a copy leaves files: new times, same bytes
+    reads.clear()
+    built = cached_build(root)
+    assert len(reads) == 5 and converted == [], "every file read again, no body converted again"
+    assert built == cold_build(root, tmp_path / "cold")

@@ -49,8 +49,10 @@ _DIGEST = 16
 SLACK = 1000
 """Reads no page needs that the tables may hold before they are compacted."""
 
-Fresh = tuple[str, str, str, tuple[tuple[str, tuple[str, ...]], ...]]
-"""A page just rendered: its path, call digest, origin and reads ((object key, attribute names), ...)."""
+Fresh = tuple[str, str, str, tuple[str | tuple[str, ...], ...]]
+"""A page just rendered: its path, call digest, origin and reads (object key, attribute names, key, names...)."""
+_NAMED = (Story, Page, Term, SiteInfo)
+"""The site model's objects, known by name from build to build (see `incremental.identity`)."""
 
 
 @contextmanager
@@ -102,7 +104,7 @@ class _Digests:
     def __init__(self, keys: Mapping[int, str]) -> None:
         self._buffer = io.BytesIO()
         self._keys = keys
-        named: dict[type, Any] = {kind: self._named for kind in (Story, Page, Term, SiteInfo)}
+        named: dict[type, Any] = {kind: self._named for kind in _NAMED}
         self._picklers = {}
         for scores in (True, False):
             pickler = pickle.Pickler(self._buffer, protocol=5)
@@ -169,7 +171,8 @@ class PageRecords:
         self._holds: dict[int, bool] = {}
         self._kept: dict[str, list[Any]] = {}
         self._fresh: dict[str, Fresh] = {}
-        self._reading: dict[tuple[str, ...], set[str]] | None = None
+        self._reading: dict[str, set[str]] | None = None
+        self._shared_names: dict[tuple[str, ...], tuple[str, ...]] = {WHOLE: WHOLE}
         self._last: Fresh | None = None
         self._scores = False
         self.kept_count = 0
@@ -188,10 +191,10 @@ class PageRecords:
 
     def _note(self, obj: object, name: object) -> None:
         if self._reading is not None and isinstance(name, str):
-            key = identity(obj)
-            if key is not None:
-                self._reading.setdefault(key, set()).add(name)
-            elif type(obj) is RelatedLink and name in _SCORE_FIELDS:
+            kind = type(obj)
+            if kind in _NAMED:
+                self._reading.setdefault(self._key_of(obj), set()).add(name)  # type: ignore[arg-type]
+            elif kind is RelatedLink and name in _SCORE_FIELDS:
                 self._scores = True
 
     def kept(self, path: str, call: tuple[Any, ...]) -> Output | None:
@@ -259,13 +262,22 @@ class PageRecords:
             reading = self._reading
         finally:
             self._reading = None
-        reads = {"\x1f".join(key): tuple(sorted(names)) for key, names in reading.items()}
+        reads = {key: self._names(names) for key, names in reading.items()}
         for subject in subjects:
-            key = _key(subject)
+            key = self._key_of(subject)
             if key is not None:
                 reads[key] = WHOLE
-        self._last = (output.path, self._call_digest(call, self._scores), output.origin, tuple(reads.items()))
+        flat = tuple(part for read in reads.items() for part in read)
+        self._last = (output.path, self._call_digest(call, self._scores), output.origin, flat)
         return output
+
+    def _key_of(self, obj: object) -> str | None:
+        return self._keys.get(id(obj)) or _key(obj)
+
+    def _names(self, names: Iterable[str]) -> tuple[str, ...]:
+        """Attribute names as one shared tuple per set of them: records of 10,000 pages stay small."""
+        ordered = tuple(sorted(names))
+        return self._shared_names.setdefault(ordered, ordered)
 
     def take(self) -> Fresh | None:
         """The record of the page this process rendered last (None when it was kept), handed over once."""
@@ -273,10 +285,16 @@ class PageRecords:
         return last
 
     def collect(self, fresh: Iterable[Fresh | None]) -> None:
-        """Records of rendered pages, from this process and from workers."""
+        """Records of rendered pages, from this process and from workers (their strings shared again here)."""
+        keys = {key: key for key in self._objects}
         for record in fresh:
             if record is not None:
-                self._fresh[record[0]] = record
+                reads = record[3]
+                shared = tuple(
+                    keys.get(part, part) if position % 2 == 0 else self._names(part)  # type: ignore[arg-type]
+                    for position, part in enumerate(reads)
+                )
+                self._fresh[record[0]] = (record[0], record[1], record[2], shared)
 
     def save(self, cache: BuildCache, scope: str, paths: Iterable[str]) -> None:
         """Remember the pages at `paths` (kept or rendered this build) once they are written."""
@@ -295,7 +313,8 @@ class PageRecords:
                     status = os.stat(self.out_dir / path, follow_symlinks=False)
                 except OSError:
                     continue
-                reads = [tables.put(key, names, self._pair_value(key, names)) for key, names in fresh[3]]
+                flat = fresh[3]
+                reads = [tables.put(key, names, self._pair_value(key, names)) for key, names in zip(flat[0::2], flat[1::2])]  # type: ignore[arg-type]
                 pages[path] = [fresh[1], status.st_size, status.st_mtime_ns, status.st_ino, fresh[2], reads]
         if tables.wasteful(pages.values()):
             tables, old = _Tables(None, self._whole), tables

@@ -197,12 +197,12 @@ class PageRecords:
             elif kind is RelatedLink and name in _SCORE_FIELDS:
                 self._scores = True
 
-    def kept(self, path: str, call: tuple[Any, ...]) -> Output | None:
+    def kept(self, path: str, call: tuple[Any, ...], digest: str | None = None) -> Output | None:
         """The page as it is on disk, when it is asked to show what it showed and read nothing that changed."""
         stored = self._stored
         record = stored.pages.get(path) if stored is not None else None
         try:
-            if record is None or record[0] != self._call_digest(call, record[0].startswith(SCORES)):
+            if record is None or record[0] != (digest or self._call_digest(call, record[0].startswith(SCORES))):
                 return None
             reads = record[5]
             if reads and not 0 <= min(reads) <= max(reads) < len(stored.pairs):  # type: ignore[union-attr]
@@ -220,7 +220,18 @@ class PageRecords:
         self.kept_count += 1
         return Output(path, None, target, origin, kept=True)
 
-    def _call_digest(self, call: tuple[Any, ...], scores: bool) -> str:
+    def kept_data(self, path: str, inputs: object, make: Callable[[], Output]) -> Output:
+        """A file made from plain `inputs` alone (the sitemap): kept as the last build wrote it when they are the same."""
+        digest = self._call_digest(inputs, True)
+        with collector_paused():
+            kept = self.kept(path, (), digest)
+        if kept is not None:
+            return kept
+        output = make()
+        self._fresh[path] = (path, digest, output.origin, ())
+        return output
+
+    def _call_digest(self, call: object, scores: bool) -> str:
         return (SCORES if scores else "") + self._digests.of(call, scores).hex()
 
     def _check(self, pair: int) -> bool:

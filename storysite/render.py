@@ -299,7 +299,7 @@ def render_site(
     r.page(["404.html"], "404", NOT_FOUND_PATH, t("not_found_title"))
     outputs = r.render_all(1 if memo is not None else jobs, advance)
     if r.urls.origin:
-        outputs.append(_sitemap(site, r.urls, memo))
+        outputs.append(_sitemap(site, r.urls, memo, records))
     else:
         log.info("no sitemap.xml: it needs absolute URLs, so set base_url to the site's full address")
     outputs.append(Output("robots.txt", _robots(r.urls).encode(), None, "robots.txt"))
@@ -331,8 +331,10 @@ def planned_pages(site: Site, per_page: int) -> int:
     return home_pages + len(site.stories) + len(site.pages) + terms + 3
 
 
-def _sitemap(site: Site, urls: SiteUrls, memo: PageMemo | None = None) -> Output:
+def _sitemap(site: Site, urls: SiteUrls, memo: PageMemo | None = None, records: PageRecords | None = None) -> Output:
     entries = _sitemap_entries(site)
+    if records is not None:
+        return records.kept_data("sitemap.xml", (urls.base_url, entries), lambda: _sitemap_file(entries, urls))
     if memo is not None:
         return memo.kept_data("sitemap.xml", (urls.base_url, entries), lambda: _sitemap_file(entries, urls))
     return _sitemap_file(entries, urls)

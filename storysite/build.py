@@ -18,7 +18,7 @@ from .errors import ContentError, Problem
 from .feeds import render_feeds
 from .incremental import Reuse
 from .model import Story
-from .page_records import load_page_records, records_scope
+from .page_records import collector_paused, load_page_records, records_scope
 from .parallel import fork_map
 from .parse import parse_sources
 from .relate import relate_stories, related_links, story_terms
@@ -72,7 +72,8 @@ def build_site(
             log.warning("%s", warning)
         cache.commit()
         return BuildResult(last.stories, last.pages, last.files, time.perf_counter() - started, last.warnings, tuple(stages.times))
-    with stages.stage("parse", len(sources.stories) + len(sources.pages)) as advance:
+    # Parsing makes many lasting objects and no cycles: the collector would walk them again and again.
+    with stages.stage("parse", len(sources.stories) + len(sources.pages)) as advance, collector_paused():
         if reuse is None:
             stories, pages = parse_sources(sources, config, advance, cache)
         else:

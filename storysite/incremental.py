@@ -221,7 +221,7 @@ class PageMemo:
             status = os.stat(target, follow_symlinks=False)
         except OSError:
             return None
-        if (status.st_size, status.st_mtime_ns, status.st_ino) != record.written:
+        if (status.st_size, status.st_mtime_ns, status.st_ino) != record.written or status.st_nlink != 1:
             return None
         self._fresh[path] = record
         self.kept += 1

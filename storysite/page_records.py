@@ -211,7 +211,7 @@ class PageRecords:
                 return None
             target = self.out_dir / path
             status = os.stat(target, follow_symlinks=False)
-            if [status.st_size, status.st_mtime_ns, status.st_ino] != record[1:4]:
+            if [status.st_size, status.st_mtime_ns, status.st_ino] != record[1:4] or status.st_nlink != 1:
                 return None
             origin = str(record[4])
         except (OSError, TypeError, IndexError, AttributeError):

@@ -85,7 +85,7 @@ def write_site(plan: dict[str, Output], out_dir: Path) -> WriteReport:
     existing = _scan(out_dir)
     if not existing.files and not existing.folders and not existing.others:
         return _write_whole(plan, out_dir, staging, retired)
-    changed = [path for path, output in plan.items() if not _same(output, out_dir, path, existing.files.get(path))]
+    changed = [path for path, output in plan.items() if not (path in existing.files and _same(output, out_dir, path))]
     wanted_dirs = {parent for path in plan for parent in _folders_of(path)}
     stale = [p for p in existing.files if p not in plan] + [p for p in existing.folders if p not in wanted_dirs] + existing.others
     if changed:
@@ -143,7 +143,7 @@ def _stage(output: Output, target: Path) -> None:
 
 @dataclass(frozen=True)
 class _Existing:
-    files: dict[str, os.stat_result]
+    files: set[str]
     """Regular files by path inside the output folder."""
     folders: list[str]
     others: list[str]
@@ -152,7 +152,7 @@ class _Existing:
 
 def _scan(out_dir: Path) -> _Existing:
     """What a previous build left in the output folder, without following any symlink."""
-    found = _Existing({}, [], [])
+    found = _Existing(set(), [], [])
     if out_dir.is_symlink() or not out_dir.is_dir():
         return found
     folders: list[tuple[str | Path, str]] = [(out_dir, "")]
@@ -165,19 +165,23 @@ def _scan(out_dir: Path) -> _Existing:
                     found.folders.append(rel)
                     folders.append((entry.path, rel + "/"))
                 elif entry.is_file(follow_symlinks=False):
-                    found.files[rel] = entry.stat(follow_symlinks=False)
+                    found.files.add(rel)
                 else:
                     found.others.append(rel)
     return found
 
 
-def _same(output: Output, out_dir: Path, path: str, status: os.stat_result | None) -> bool:
+def _same(output: Output, out_dir: Path, path: str) -> bool:
     """True when the file already holds the output's bytes (and is no hard link to another file)."""
-    if status is None or status.st_nlink != 1:
-        return False
     if output.kept:
-        return True  # a page kept as the last build wrote it: its bytes need no comparing
+        return True  # a page kept as the last build wrote it (and no hard link): its bytes need no comparing
     target = out_dir / path
+    try:
+        status = target.lstat()
+    except OSError:
+        return False
+    if status.st_nlink != 1:
+        return False
     if output.data is not None:
         return status.st_size == len(output.data) and target.read_bytes() == output.data
     assert output.source is not None

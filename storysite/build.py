@@ -22,6 +22,7 @@ from .page_records import collector_paused, load_page_records, records_scope
 from .parallel import fork_map
 from .parse import parse_sources
 from .relate import relate_stories, related_links, story_terms
+from .relate_state import relate_kept
 from .render import cname_outputs, planned_pages, render_site
 from .sources import discover
 from .stages import Stages, StageTime
@@ -90,7 +91,9 @@ def build_site(
     for warning in warnings:
         log.warning("%s", warning)
     with stages.stage("relate", len(site.stories)):
-        if reuse is None:
+        if reuse is None and cache.enabled:
+            relations = relate_kept(site.stories, config, site.built_at, cache, partial(cached_text_terms, cache=cache, jobs=config.jobs, parsed=parsed_terms))
+        elif reuse is None:
             relations = relate_stories(site.stories, config, site.built_at, cached_text_terms(site.stories, cache, config.jobs, parsed_terms))
         else:
             relations = reuse.related.relate(site.stories, config, site.built_at, partial(cached_text_terms, cache=cache))

@@ -99,13 +99,15 @@ class RelateState:
     metas: dict[str, Meta]
     holders: dict[str, bytes]
     """Term -> the ids of the stories whose text holds it (an array of ints)."""
-    indexed: dict[str, list[str]]
+    indexed: dict[str, bytes]
+    """Index key -> the stories indexed under it (drafts too: they look for candidates), with their `posting_rank`
+    (a dict, marshalled: most keys are not touched by a build)."""
     postings: dict[str, list[str]]
     vectors: dict[str, bytes]
     """Each story's vector, marshalled: (terms, weights), strongest first."""
     candidates: dict[str, list[str]]
-    ranked: dict[str, tuple[Any, ...]]
-    """Each story's relations as plain tuples (`_plain_relation`)."""
+    ranked: dict[str, bytes]
+    """Each story's relations (`_plain_relations`, marshalled: each one the fewer objects to load and free)."""
     newest_day: int
 
 
@@ -150,14 +152,15 @@ def save_state(path: Path, state: RelateState) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def _plain_relation(relation: Relation) -> tuple[Any, ...]:
-    return (relation.slug, relation.score, tuple(relation.components.values()), relation.pinned,
-            relation.shared_audiences, relation.shared_tags)
+def _plain_relations(ranked: Sequence[Relation]) -> bytes:
+    return marshal.dumps(tuple(
+        (r.slug, r.score, tuple(r.components.values()), r.pinned, r.shared_audiences, r.shared_tags) for r in ranked
+    ), _MARSHAL_VERSION)
 
 
-def _relations(plain: tuple[Any, ...], names: tuple[str, ...]) -> tuple[Relation, ...]:
+def _relations(plain: bytes, names: tuple[str, ...]) -> tuple[Relation, ...]:
     return tuple(Relation(slug, score, dict(zip(names, values)), pinned, audiences, tags)
-                 for slug, score, values, pinned, audiences, tags in plain)
+                 for slug, score, values, pinned, audiences, tags in marshal.loads(plain))
 
 
 def _vector_bytes(vector: Mapping[str, float]) -> bytes:
@@ -205,19 +208,29 @@ def relate_kept(stories: Sequence[Story], config: Config, now: dt.datetime, cach
     `terms_of` gives term counts of the stories it is asked about and declares TERMS_NAMESPACE.
     """
     assert cache.path is not None
-    path = cache.path.parent / STATE_FILE
-    scope = state_scope(config.related)
     digests = {story.slug: text_digest(story) for story in stories}
     with _collector_paused():
-        state = load_state(path, scope)
-        kept = None
-        if state is not None and len(state.slugs) == len(stories):
-            kept = _Update(state, stories, config.related, now, digests).run(terms_of, cache)
-        relations, changed = kept or _full_relate(stories, config, now, terms_of(stories), digests, scope)
-        if changed is not None:
-            save_state(path, changed)
+        # The state is let go before the collector runs again: it would walk all of it once, for nothing.
+        relations = _relate_and_store(cache.path.parent / STATE_FILE, stories, config, now, cache, terms_of, digests)
     # Term counts of unchanged stories were not read: keep them in the cache all the same.
     cache.keep(TERMS_NAMESPACE, digests.values())
+    return relations
+
+
+def _relate_and_store(
+    path: Path, stories: Sequence[Story], config: Config, now: dt.datetime, cache: BuildCache, terms_of: TermsOf, digests: dict[str, str]
+) -> Relations:
+    scope = state_scope(config.related)
+    state = load_state(path, scope)
+    kept, reranked = None, len(stories)
+    if state is not None and len(state.slugs) == len(stories):
+        update = _Update(state, stories, config.related, now, digests)
+        if (kept := update.run(terms_of, cache)) is not None:
+            reranked = update.reranked
+    relations, changed = kept or _full_relate(stories, config, now, terms_of(stories), digests, scope)
+    log.debug("related stories of %d stories ranked again, of %d", reranked, len(stories))
+    if changed is not None:
+        save_state(path, changed)
     return relations
 
 
@@ -244,7 +257,7 @@ def _full_relate(
 
     related = dict(zip(slugs, fork_map(relate, len(items), config.jobs)))
     state.candidates = {slug: candidates for slug, (candidates, _) in related.items()}
-    state.ranked = {slug: tuple(map(_plain_relation, ranked)) for slug, (_, ranked) in related.items()}
+    state.ranked = {slug: _plain_relations(ranked) for slug, (_, ranked) in related.items()}
     relations = Relations({slug: ranked for slug, (_, ranked) in related.items()}, pin_warnings(stories, items))
     return relations, state
 
@@ -277,27 +290,25 @@ def _index_all(state: RelateState, items: Mapping[str, Item], settings: RelatedC
     """Index every story and work out every posting list, as `score_all` does; return each story's keys."""
     use_text, use_meta = _uses(settings)
     keys = [index_keys(items[slug], use_text, use_meta) for slug in state.slugs]
-    indexed: defaultdict[str, list[str]] = defaultdict(list)
+    indexed: defaultdict[str, dict[str, float]] = defaultdict(dict)
     for slug, story_keys in zip(state.slugs, keys):
-        any(map(list.append, map(indexed.__getitem__, story_keys), repeat(slug)))
-    state.indexed = dict(indexed)
-    for key, listed in state.indexed.items():
-        _post(state, items, key, listed, state.ids)
+        _index(indexed, items[slug], story_keys)
+    for key, ranked in indexed.items():
+        _post(state, key, ranked, state.ids)
+    state.indexed = {key: marshal.dumps(ranked, _MARSHAL_VERSION) for key, ranked in indexed.items()}
     return keys
 
 
-_PAIR_MARKS = "\x00\x01"
-"""How `index_keys` begins a niche+tag or niche+audience key (a term never holds these)."""
+def _index(indexed: Mapping[str, dict[str, float]], item: Item, keys: list[str]) -> None:
+    """Enter `item` under each of its keys, with where it stands there."""
+    for key in keys:
+        indexed[key][item.slug] = posting_rank(item, key, 0)[0]
 
 
-def _post(state: RelateState, items: Mapping[str, Item], key: str, listed: list[str], positions: Mapping[str, int]) -> bool:
-    """Work out `key`'s posting list from the stories indexed under it (in order); return whether it changed."""
-    if key[0] in _PAIR_MARKS:
-        # A metadata pair is in no vector: `posting_rank` gives each story its day, known without decoding its vector.
-        metas = state.metas
-        entries = [(float(metas[slug][0]), positions[slug]) for slug in listed if metas[slug][4]]
-    else:
-        entries = [posting_rank(items[slug], key, positions[slug]) for slug in listed if items[slug].target]
+def _post(state: RelateState, key: str, ranked: Mapping[str, float], positions: Mapping[str, int]) -> bool:
+    """Work out `key`'s posting list from the stories indexed under it; return whether it changed."""
+    metas = state.metas
+    entries = [(ranked[slug], positions[slug]) for slug in sorted(ranked, key=positions.__getitem__) if metas[slug][4]]
     postings = [state.slugs[position] for position in strongest_postings(entries)]
     if postings == state.postings.get(key, []):
         return False
@@ -320,6 +331,7 @@ class _Update:
         self.items = _Items(state)
         self.old_items: dict[str, Item] = {}
         """The last build's items of the stories that moved (their old index keys)."""
+        self._indexed: dict[str, dict[str, float]] = {}
         self.reranked = 0
 
     def run(self, terms_of: TermsOf, cache: BuildCache) -> tuple[Relations, RelateState | None] | None:
@@ -340,7 +352,7 @@ class _Update:
             return None  # stories other than the changed ones changed places: positions break ties
         state.slugs = slugs
         reposted = self._update_index(moved)
-        recounted = self._update_candidates(moved | {slug for key in reposted for slug in state.indexed.get(key, ())})
+        recounted = self._update_candidates(moved | {slug for key in reposted for slug in self.indexed(key)})
         fresh_ranks = self._update_ranks(moved, recounted)
         names = tuple(name for name in RELATED_COMPONENTS if self.settings.weights.get(name))
         by_slug = {slug: fresh_ranks[slug] if slug in fresh_ranks else _relations(state.ranked[slug], names) for slug in slugs}
@@ -415,25 +427,35 @@ class _Update:
         """Re-index the moved stories; return the keys whose posting lists changed."""
         state, items = self.state, self.items
         use_text, use_meta = _uses(self.settings)
-        touched: dict[str, set[str]] = {}
+        touched = set()
         for slug in moved:
             old = index_keys(self.old_items[slug], use_text, use_meta) if slug in self.old_items else []
-            new = index_keys(items[slug], use_text, use_meta) if slug in state.metas else []
             for key in old:
-                touched.setdefault(key, set(state.indexed.get(key, ()))).discard(slug)
-            for key in new:
-                touched.setdefault(key, set(state.indexed.get(key, ()))).add(slug)
+                del self.indexed(key)[slug]
+            if slug in state.metas:
+                new = index_keys(items[slug], use_text, use_meta)
+                _index({key: self.indexed(key) for key in new}, items[slug], new)
+                touched.update(new)
+            touched.update(old)
         positions = {slug: position for position, slug in enumerate(state.slugs)}
         reposted = set()
-        for key, indexed in touched.items():
-            listed = sorted(indexed, key=positions.__getitem__)
-            if listed:
-                state.indexed[key] = listed
+        for key in touched:
+            ranked = self.indexed(key)
+            if ranked:
+                state.indexed[key] = marshal.dumps(ranked, _MARSHAL_VERSION)
             else:
                 state.indexed.pop(key, None)
-            if _post(state, items, key, listed, positions):
+            if _post(state, key, ranked, positions):
                 reposted.add(key)
         return reposted
+
+    def indexed(self, key: str) -> dict[str, float]:
+        """The stories indexed under `key` (decoded once: the caller may change them)."""
+        ranked = self._indexed.get(key)
+        if ranked is None:
+            stored = self.state.indexed.get(key)
+            self._indexed[key] = ranked = {} if stored is None else marshal.loads(stored)
+        return ranked
 
     def _update_candidates(self, recount: set[str]) -> set[str]:
         """Candidates of the stories in `recount` afresh; return those whose candidates changed."""
@@ -465,7 +487,7 @@ class _Update:
         for slug in rerank:
             if slug in state.metas:
                 ranks[slug] = ranked = ranked_relations(items[slug], [items[other] for other in state.candidates[slug]], items, scorer)
-                state.ranked[slug] = tuple(map(_plain_relation, ranked))
+                state.ranked[slug] = _plain_relations(ranked)
         self.reranked = len(ranks)
         return ranks
 

@@ -1,0 +1,103 @@
+"""Builds with a cache keep the relate stage's values: after every kind of edit, relations and output equal a cold build's."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from storysite import relate_state
+from storysite.build import cached_text_terms
+from storysite.cache import CACHE_DIR, BuildCache
+from storysite.config import load_config
+from storysite.relate import relate_stories
+from storysite.relate_state import STATE_FILE, relate_kept
+from tests.test_page_records import cached_build, cold_build, files_of
+from tests.test_page_records import edits as site_edits
+from tests.test_page_records import site  # noqa: F401 (a fixture)
+from tests.test_relate_memo import NOW, built_model, corpus, edits, front, rewrite  # noqa: F401 (corpus: a fixture)
+
+
+def test_kept_relations_equal_a_full_relate_after_every_save(corpus: tuple[Path, list[Path]], tmp_path: Path) -> None:  # noqa: F811
+    root, files = corpus
+    config = load_config(root, future=True)
+    with BuildCache(tmp_path / "cache" / "cache.sqlite") as cache:
+        kept = partial(relate_kept, config=config, now=NOW, cache=cache, terms_of=partial(cached_text_terms, cache=cache))
+        stories = built_model(config).stories
+        assert kept(stories) == relate_stories(stories, config, NOW)
+        for name, edit in edits(root, files):
+            edit()
+            stories = built_model(config).stories
+            full = relate_stories(stories, config, NOW)
+            assert kept(stories) == full, f"after {name}"
+            assert kept(stories) == full, f"after {name}, nothing changed since"
+            assert any(full.by_slug.values())
+
+
+def relate_edits(root: Path, files: list[Path]) -> list[tuple[str, Callable[[], None]]]:
+    """Edits that reach the related stories, and what can happen to the kept values between builds."""
+    state = root / CACHE_DIR / STATE_FILE
+    settings = root / "storysite.yaml"
+    return [
+        ("words of one story repeated", lambda: rewrite(files[7], lambda t: t + "\n" + t.rsplit("\n\n", 1)[1])),
+        ("a story made the newest", lambda: front(files[8], "date", "2034-12-30")),
+        ("a story dated in the future", lambda: front(files[9], "date", "2036-01-01")),
+        ("fewer related stories shown", lambda: rewrite(settings, lambda t: t + "related:\n  count: 2\n")),
+        ("other weights", lambda: rewrite(settings, lambda t: t.replace("  count: 2\n", "  count: 2\n  weights: {text: 2, tags: 1}\n"))),
+        ("the kept values deleted", lambda: state.unlink()),
+        ("a body again", lambda: rewrite(files[11], lambda t: t + "\nThe cooperative market of quokkas.\n")),
+        ("the kept values damaged", lambda: state.write_bytes(state.read_bytes()[:-100] + b"x" * 100)),
+        ("the kept values cut short", lambda: state.write_bytes(state.read_bytes()[:1000])),
+        ("the kept values replaced by junk", lambda: state.write_bytes(b"not marshal data" * 64)),
+        ("a title again", lambda: front(files[13], "title", '"Markets of the cooperative"')),
+    ]
+
+
+def test_a_cached_build_after_each_edit_equals_a_cold_build(
+    site: tuple[Path, list[Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    root, files = site
+    out = root / "_site"
+    cached_build(root)
+    for what, edit in [*relate_edits(root, files), *site_edits(root, files, out)]:
+        edit()
+        cached_build(root)
+        assert files_of(out) == cold_build(root, tmp_path / "cold"), f"after {what}"
+    monkeypatch.setattr(relate_state, "__version__", "0.0.0-another")
+    rewrite(files[17], lambda t: t + "\nQuokkas of the market.\n")
+    cached_build(root)
+    assert files_of(out) == cold_build(root, tmp_path / "cold"), "with kept values of another version"
+
+
+def ranked_again(caplog: pytest.LogCaptureFixture) -> tuple[int, int]:
+    found = re.findall(r"related stories of (\d+) stories ranked again, of (\d+)", caplog.text)
+    ranked, stories = map(int, found[-1])
+    return ranked, stories
+
+
+def test_a_body_edit_ranks_again_only_the_stories_it_can_reach(
+    site: tuple[Path, list[Path]], caplog: pytest.LogCaptureFixture  # noqa: F811
+) -> None:
+    root, files = site
+    cached_build(root)
+    rewrite(files[7], lambda t: t + "\n" + t.rsplit("\n\n", 1)[1])
+    with caplog.at_level(logging.DEBUG, logger="storysite.relate_state"):
+        cached_build(root)
+        ranked, stories = ranked_again(caplog)
+        assert 1 <= ranked < stories // 2
+        (root / CACHE_DIR / STATE_FILE).unlink()
+        rewrite(files[7], lambda t: t + "\nOnce more.\n")
+        cached_build(root)
+        assert ranked_again(caplog) == (stories, stories)
+
+
+def test_a_build_without_the_cache_keeps_no_values(site: tuple[Path, list[Path]], tmp_path: Path) -> None:  # noqa: F811
+    root, _ = site
+    cold_build(root, tmp_path / "cold")
+    assert not (root / CACHE_DIR).exists()
+    cached_build(root)
+    assert (root / CACHE_DIR / STATE_FILE).is_file()

@@ -77,6 +77,9 @@ def parse_sources(
     for path, _ in fresh:
         doc, checked_meta, key, _ = parsed[path]
         remembered.remember(doc, checked_meta if isinstance(checked_meta, StoryFrontMatter) else None, bodies[path][0], key)
+    for path in remembered.unsettled_before:
+        doc, remembered_meta, body, key = recalled[path]
+        remembered.remember(doc, remembered_meta, body, key)
     if cached is not None:
         # The Markdown of a file not read again stays cached for the day its times change but not its body.
         cached.keep("markdown", [key for _, _, _, key in recalled.values()])

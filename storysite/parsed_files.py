@@ -1,11 +1,12 @@
 """Source files parsed by an earlier build, remembered by their signature so that an unchanged file is not read again.
 
-A file's signature is its size, modification and status-change times, inode and device. A file is
-remembered only when both its times are older, by a margin wider than any file system's timestamp
-granularity, than the moment this build looked at it (before reading it). Any later edit, even one
-that keeps the size, then gives the file times that differ from the remembered ones: the "racy"
-case that git guards its index against in the same way. Setting a file's modification time by hand
-also moves its status-change time. A file edited just before a build is read and hashed as usual.
+A file's signature is its size, modification and status-change times, inode and device. Any write
+moves the status-change time, even one that puts the modification time back. Only a write within
+the file system's timestamp granularity of the moment a build looked at the file can keep the
+signature (the "racy" case that git guards its index against the same way): so a file whose times
+were not older than that moment by a margin wider than any granularity is remembered with a hash
+of its bytes, and recalled only when its bytes still give that hash; once its times are old enough,
+it is remembered again without them.
 
 What is remembered: the file split into front-matter and body (front-matter values as typed JSON),
 a story's checked front-matter and its converted Markdown. The build cache's scope names the
@@ -24,7 +25,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .cache import BuildCache, version_scope
+from .cache import BuildCache, content_key, version_scope
 from .config import Config
 from .markup import MARKDOWN_ENGINE, Rendered
 from .schema import StoryFrontMatter, meta_settings
@@ -47,13 +48,19 @@ class ParsedFiles:
         """Remember nothing when `cache` is None or off."""
         self.cache = cache if cache is not None and cache.enabled else None
         self.signatures: dict[Path, list[int]] = {}
+        self.changed_at: dict[Path, int] = {}
+        self.unsettled_before: set[Path] = set()
+        """Files recalled by their bytes whose times can be trusted now: worth remembering again."""
         self.looked_at = time.time_ns()
         if self.cache is not None:
             scope = version_scope(MARKDOWN_ENGINE, YAML_ENGINE, str(config.root), *meta_settings(config))
             self.cache.namespace(NAMESPACE, scope)
 
     def recall(self, paths: Sequence[Path]) -> dict[Path, Recalled]:
-        """The files among `paths` whose signature is the one remembered, as they were parsed then."""
+        """The files among `paths` whose signature is the one remembered, as they were parsed then.
+
+        A file remembered while its times were too recent to trust is compared by its bytes too.
+        """
         if self.cache is None:
             return {}
         self.looked_at = time.time_ns()
@@ -62,35 +69,58 @@ class ParsedFiles:
                 status = os.stat(path)
             except OSError:
                 continue  # reading it reports what is wrong
-            self.signatures[path] = [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev]
-        # A file changed within the margin cannot match what a build remembered: that had older times.
-        settled = [path for path in paths if path in self.signatures and self._settled(self.signatures[path])]
-        stored = self.cache.get_records(NAMESPACE, [str(path) for path in settled])
+            self.signatures[path] = signature(status)
+            self.changed_at[path] = max(status.st_mtime_ns, status.st_ctime_ns)
+        known = [path for path in paths if path in self.signatures]
+        stored = self.cache.get_records(NAMESPACE, [str(path) for path in known])
         found = {}
-        for path in settled:
+        for path in known:
             record = stored.get(str(path))
-            if record is not None and isinstance(record[0], list) and record[0][:1] == [self.signatures[path]]:
-                parsed = _decoded(path, record[0][1:], record[1])
-                if parsed is not None:
-                    found[path] = parsed
+            if record is None or not isinstance(record[0], list) or record[0][:1] != [self.signatures[path]]:
+                continue
+            bytes_key = record[0][1]
+            if bytes_key is not None and bytes_key != _bytes_key(path):
+                continue
+            parsed = _decoded(path, record[0][2:], record[1])
+            if parsed is not None:
+                found[path] = parsed
+                if bytes_key is not None and self._settled(path):
+                    self.unsettled_before.add(path)  # remember it again, now without the bytes
         return found
 
     def remember(self, doc: Document, meta: StoryFrontMatter | None, body: Rendered, body_key: str) -> None:
-        """Remember a file read by this build, if its signature can be trusted; `body_key` names its Markdown in the cache."""
-        signature = self.signatures.get(doc.path)
-        if self.cache is None or signature is None or not self._settled(signature):
+        """Remember a file read by this build; `body_key` names its Markdown in the cache.
+
+        While its times are too recent to trust, a hash of its bytes is remembered with it.
+        """
+        file_signature = self.signatures.get(doc.path)
+        if self.cache is None or file_signature is None:
             return
+        bytes_key = None if self._settled(doc.path) else _bytes_key(doc.path)
         front_matter = _encoded(doc.meta)
-        if front_matter is _UNSUPPORTED:
+        if front_matter is _UNSUPPORTED or bytes_key == "":
             return
         tagged = [key for key, value in doc.meta.items() if _tagged(value)]
         checked = _story_fields(meta) if meta is not None else None
         fields = [front_matter, tagged, doc.shown, doc.lines, doc.body_line, doc.removed_lines, body.word_count, checked, body_key]
-        self.cache.put_record(NAMESPACE, str(doc.path), [signature, *fields], [doc.body, body.html, body.first_paragraph])
+        self.cache.put_record(NAMESPACE, str(doc.path), [file_signature, bytes_key, *fields], [doc.body, body.html, body.first_paragraph])
 
-    def _settled(self, signature: list[int]) -> bool:
+    def _settled(self, path: Path) -> bool:
         """Whether a file's modification and status-change times are older than this build by the margin."""
-        return max(signature[1], signature[2]) < self.looked_at - MARGIN_NS
+        return self.changed_at[path] < self.looked_at - MARGIN_NS
+
+
+def signature(status: os.stat_result) -> list[int]:
+    """What changes when a file is written: size, modification and status-change times, inode and device."""
+    return [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev]
+
+
+def _bytes_key(path: Path) -> str:
+    """A hash of a file's bytes ("" when it cannot be read)."""
+    try:
+        return content_key(path.read_bytes())
+    except OSError:
+        return ""
 
 
 class _Unsupported:

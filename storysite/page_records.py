@@ -56,16 +56,20 @@ _NAMED = (Story, Page, Term, SiteInfo)
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
+def collector_paused(set_aside: bool = False) -> Iterator[None]:
     """Keep the garbage collector from walking the whole site model again and again while many small records are made.
 
-    What is made meanwhile holds no reference cycles worth collecting.
+    What is made meanwhile holds no reference cycles worth collecting. With `set_aside`, what is
+    made meanwhile is then set aside with the site model (see `gc.freeze`), so that the collector
+    does not walk it all at once afterwards.
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if set_aside:
+            gc.freeze()
         if enabled:
             gc.enable()
 
@@ -402,7 +406,7 @@ class _Tables:
 def load_page_records(cache: BuildCache, scope: str, out_dir: Path) -> PageRecords:
     """The records the last build into `out_dir` left, if it left any in this scope."""
     cache.namespace(NAMESPACE, scope)
-    with collector_paused():
+    with collector_paused(set_aside=gc.get_freeze_count() > 0):
         value = cache.get(NAMESPACE, str(out_dir))
         return PageRecords(out_dir, _stored(value) if isinstance(value, Mapping) else None)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import xml.etree.ElementTree as etree
 from collections.abc import Mapping
@@ -120,7 +121,7 @@ class Renderer:
         records = self.records
         outputs: list[Output | None] = [None] * len(self.planned)
         if records is not None and records.has_stored:
-            with collector_paused():
+            with collector_paused(set_aside=gc.get_freeze_count() > 0):
                 for index, planned in enumerate(self.planned):
                     outputs[index] = records.kept(output_file(planned.args[2]), self._call(*planned.args, **planned.keywords))
             advance(records.kept_count)

@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 
 from .assemble import assemble_site
-from .cache import BuildCache, content_key, version_scope
+from .cache import BuildCache, version_scope
 from .config import Config
 from .dates import build_time
 from .errors import ContentError, Problem
@@ -23,6 +23,7 @@ from .parallel import fork_map
 from .parse import parse_sources
 from .relate import relate_stories, related_links, story_terms
 from .relate_state import relate_kept
+from .relate_store import text_digest
 from .render import cname_outputs, planned_pages, render_site
 from .sources import discover
 from .stages import Stages, StageTime
@@ -169,7 +170,7 @@ def cached_text_terms(
     if not cache.enabled:
         return terms
     cache.namespace("text-terms", version_scope(TEXT_ANALYSIS))
-    keys = {story.slug: content_key(story.title, story.summary, story.content) for story in stories}
+    keys = {story.slug: text_digest(story) for story in stories}
     stored = cache.get_many("text-terms", [keys[story.slug] for story in stories if story.slug not in terms])
     missing = []
     for story in stories:

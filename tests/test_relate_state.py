@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from storysite import relate_state
+from storysite import relate_store
 from storysite.build import cached_text_terms
 from storysite.cache import CACHE_DIR, BuildCache
 from storysite.config import load_config
 from storysite.relate import relate_stories
-from storysite.relate_state import STATE_FILE, relate_kept
+from storysite.relate_state import relate_kept
+from storysite.relate_store import STATE_FILE
 from tests.test_page_records import cached_build, cold_build, files_of
 from tests.test_page_records import edits as site_edits
 from tests.test_page_records import site  # noqa: F401 (a fixture)
@@ -38,7 +39,7 @@ def test_kept_relations_equal_a_full_relate_after_every_save(corpus: tuple[Path,
             assert any(full.by_slug.values())
 
 
-def relate_edits(root: Path, files: list[Path]) -> list[tuple[str, Callable[[], None]]]:
+def relate_edits(root: Path, files: list[Path]) -> list[tuple[str, Callable[[], object]]]:
     """Edits that reach the related stories, and what can happen to the kept values between builds."""
     state = root / CACHE_DIR / STATE_FILE
     settings = root / "storysite.yaml"
@@ -54,7 +55,18 @@ def relate_edits(root: Path, files: list[Path]) -> list[tuple[str, Callable[[], 
         ("the kept values cut short", lambda: state.write_bytes(state.read_bytes()[:1000])),
         ("the kept values replaced by junk", lambda: state.write_bytes(b"not marshal data" * 64)),
         ("a title again", lambda: front(files[13], "title", '"Markets of the cooperative"')),
+        ("the kept values of another shape", lambda: reshaped(root)),
+        ("a tag again", lambda: front(files[14], "tags", "[community]")),
     ]
+
+
+def reshaped(root: Path) -> None:
+    """Kept values that load, with the right scope, but not of the shape the update reads."""
+    path = root / CACHE_DIR / STATE_FILE
+    state = relate_store.load_state(path, relate_store.state_scope(load_config(root).related))
+    assert state is not None
+    state.metas = {slug: ("a story",) for slug in state.metas}  # type: ignore[misc]
+    relate_store.save_state(path, state)
 
 
 def test_a_cached_build_after_each_edit_equals_a_cold_build(
@@ -67,7 +79,7 @@ def test_a_cached_build_after_each_edit_equals_a_cold_build(
         edit()
         cached_build(root)
         assert files_of(out) == cold_build(root, tmp_path / "cold"), f"after {what}"
-    monkeypatch.setattr(relate_state, "__version__", "0.0.0-another")
+    monkeypatch.setattr(relate_store, "__version__", "0.0.0-another")
     rewrite(files[17], lambda t: t + "\nQuokkas of the market.\n")
     cached_build(root)
     assert files_of(out) == cold_build(root, tmp_path / "cold"), "with kept values of another version"

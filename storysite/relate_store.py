@@ -1,0 +1,278 @@
+"""The relate stage's values in a form a later build can load fast: what `relate_state` keeps between builds.
+
+Per story: a digest of its text, the plain values scoring reads of it, its vector, candidates and
+ranked relations; per term the stories that hold it; per index key its stories (with where each
+stands) and its posting list. One `marshal` file holds them (plain tuples, lists, dicts, strings,
+numbers: it loads in milliseconds and, unlike a pickle, cannot run code) behind a checksum; vectors,
+index keys and relations stay marshalled until a build needs them. `full_relate` works every value
+out, as `RelateMemo` does from scratch, with the functions `relate_stories` uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import marshal
+import math
+import os
+import zlib
+from array import array
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import repeat
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .cache import content_key
+from .config import Config, RelatedConfig
+from .model import Story
+from .parallel import fork_map
+from .relate import (
+    Item,
+    Relation,
+    Relations,
+    Scorer,
+    index_keys,
+    is_target,
+    most_shared,
+    newest_target_day,
+    pin_warnings,
+    posting_rank,
+    ranked_relations,
+    story_item,
+    strongest_postings,
+)
+from .textvec import MAX_DF, MAX_DF_FLOOR, MIN_DF, TEXT_ANALYSIS, TextTerms, tfidf_vectors
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "relate-state.marshal"
+FORMAT = "storysite-relate-state-1"
+MARSHAL_VERSION = 4
+
+Meta = tuple[int, str, tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]
+"""What scoring reads of a story besides its text: day, niche, audiences, tags, target, pinned."""
+
+
+def story_meta(story: Story, now: dt.datetime) -> Meta:
+    """The plain values `story_item` reads of a story (sorted, so equal stories give equal values)."""
+    return (
+        story.date.toordinal(),
+        story.niche.slug,
+        tuple(sorted(a.slug for a in story.audiences)),
+        tuple(sorted(t.slug for t in story.tags)),
+        is_target(story, now),
+        story.related_slugs,
+    )
+
+
+def text_digest(story: Story) -> str:
+    """The key of a story's text: its term counts are stored under it in the build cache."""
+    return content_key(story.title, story.summary, story.content)
+
+
+@dataclass
+class RelateState:
+    """The relate values of the last build, by story slug (see the module docstring)."""
+
+    scope: str
+    slugs: list[str]
+    ids: dict[str, int]
+    """A number for each story that stays while the story does (its holders entries name it)."""
+    texts: dict[str, str]
+    metas: dict[str, Meta]
+    holders: dict[str, bytes]
+    """Term -> the ids of the stories whose text holds it (an array of ints)."""
+    indexed: dict[str, bytes]
+    """Index key -> the stories indexed under it (drafts too: they look for candidates), with their `posting_rank`
+    (a dict, marshalled: most keys are not touched by a build)."""
+    postings: dict[str, list[str]]
+    vectors: dict[str, bytes]
+    """Each story's vector, marshalled: (terms, weights), strongest first."""
+    candidates: dict[str, list[str]]
+    ranked: dict[str, bytes]
+    """Each story's relations (`plain_relations`, marshalled: each one the fewer objects to load and free)."""
+    newest_day: int
+
+
+def state_scope(settings: RelatedConfig) -> str:
+    """What stored relate values depend on besides the stories: version, text analysis, settings."""
+    return content_key(__version__, FORMAT, TEXT_ANALYSIS, repr(_settings_values(settings)))
+
+
+def _settings_values(settings: RelatedConfig) -> tuple[Any, ...]:
+    return (settings.count, settings.threshold, sorted(settings.weights.items()), settings.recency_days)
+
+
+def load_state(path: Path, scope: str) -> RelateState | None:
+    """The state stored at `path`, or None when there is none or it cannot be trusted."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        checksum, body = data[:4], data[4:]
+        if zlib.crc32(body).to_bytes(4, "little") != checksum:
+            raise ValueError("checksum mismatch")
+        fields = marshal.loads(body)
+        if not isinstance(fields, tuple) or len(fields) != 13 or fields[0] != FORMAT:
+            raise ValueError("another format")
+        state = RelateState(*fields[1:])
+    except (ValueError, EOFError, TypeError) as exc:
+        log.info("the stored related stories %s are unreadable (%s); relating every story", path, exc)
+        return None
+    return state if state.scope == scope else None
+
+
+def save_state(path: Path, state: RelateState) -> None:
+    """Store `state` at `path` in one write (a new file put in place, so a reader never sees half of one)."""
+    body = marshal.dumps((FORMAT, *vars(state).values()), MARSHAL_VERSION)
+    temporary = path.with_name(path.name + ".tmp")
+    try:
+        temporary.write_bytes(zlib.crc32(body).to_bytes(4, "little") + body)
+        os.replace(temporary, path)
+    except OSError as exc:
+        log.warning("cannot store the related stories in %s (%s)", path, exc)
+        temporary.unlink(missing_ok=True)
+
+
+def plain_relations(ranked: Sequence[Relation]) -> bytes:
+    return marshal.dumps(tuple(
+        (r.slug, r.score, tuple(r.components.values()), r.pinned, r.shared_audiences, r.shared_tags) for r in ranked
+    ), MARSHAL_VERSION)
+
+
+def relations_of(plain: bytes, names: tuple[str, ...]) -> tuple[Relation, ...]:
+    return tuple(Relation(slug, score, dict(zip(names, values)), pinned, audiences, tags)
+                 for slug, score, values, pinned, audiences, tags in marshal.loads(plain))
+
+
+def vector_bytes(vector: Mapping[str, float]) -> bytes:
+    return marshal.dumps((tuple(vector), tuple(vector.values())), MARSHAL_VERSION)
+
+
+def idf_of(df: int, stories: int) -> float | None:
+    """A term's weight as `kept_terms_idf` gives it, or None for a term too rare or too common."""
+    return math.log((stories + 1) / df) if MIN_DF <= df <= max(MAX_DF * stories, MAX_DF_FLOOR) else None
+
+
+class Items(Mapping[str, Item]):
+    """Each story's Item, its vector decoded when first asked for."""
+
+    def __init__(self, state: RelateState) -> None:
+        self.state = state
+        self.made: dict[str, Item] = {}
+
+    def __getitem__(self, slug: str) -> Item:
+        item = self.made.get(slug)
+        if item is None:
+            terms, weights = marshal.loads(self.state.vectors[slug])
+            day, niche, audiences, tags, target, pinned = self.state.metas[slug]
+            item = Item(slug, day, niche, frozenset(audiences), frozenset(tags), dict(zip(terms, weights)), target, pinned)
+            self.made[slug] = item
+        return item
+
+    def __contains__(self, slug: object) -> bool:
+        return slug in self.state.metas
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.state.slugs)
+
+    def __len__(self) -> int:
+        return len(self.state.slugs)
+
+
+def full_relate(
+    stories: Sequence[Story], config: Config, now: dt.datetime, terms: Mapping[str, TextTerms], digests: dict[str, str], scope: str
+) -> tuple[Relations, RelateState]:
+    """What `relate_stories` gives, worked out as `RelateMemo` does, and the state that lets the next build bring it up to date."""
+    all_terms = [terms[story.slug] for story in stories]
+    items = [story_item(story, vector, now) for story, vector in zip(stories, tfidf_vectors(all_terms))]
+    slugs = [item.slug for item in items]
+    state = RelateState(
+        scope, slugs, {slug: position for position, slug in enumerate(slugs)}, digests,
+        {story.slug: story_meta(story, now) for story in stories}, _holders(all_terms), {}, {},
+        {item.slug: vector_bytes(item.vector) for item in items}, {}, {}, newest_target_day(items),
+    )
+    by_slug = {item.slug: item for item in items}
+    keys = index_all(state, by_slug, config.related)
+    scorer = Scorer(config.related, state.newest_day)
+
+    def relate(position: int) -> tuple[list[str], tuple[Relation, ...]]:
+        item = items[position]
+        candidates = most_shared(keys[position], state.postings, item.slug)
+        return candidates, ranked_relations(item, [by_slug[slug] for slug in candidates], by_slug, scorer)
+
+    related = dict(zip(slugs, fork_map(relate, len(items), config.jobs)))
+    state.candidates = {slug: candidates for slug, (candidates, _) in related.items()}
+    state.ranked = {slug: plain_relations(ranked) for slug, (_, ranked) in related.items()}
+    relations = Relations({slug: ranked for slug, (_, ranked) in related.items()}, pin_warnings(stories, items))
+    return relations, state
+
+
+def _holders(all_terms: Sequence[TextTerms]) -> dict[str, bytes]:
+    """Term -> the positions of the stories that hold it."""
+    lists: defaultdict[str, list[int]] = defaultdict(list)
+    for position, terms in enumerate(all_terms):
+        # map() keeps the 2 million appends of a large site in C; list.append gives None, so any() goes through all.
+        any(map(list.append, map(lists.__getitem__, terms), repeat(position)))
+    return {term: array("i", held).tobytes() for term, held in lists.items()}
+
+
+def targets(state: RelateState) -> set[str]:
+    return {slug for slug, meta in state.metas.items() if meta[4]}
+
+
+def newest_day(state: RelateState) -> int:
+    """`newest_target_day` of the stories, from their plain values."""
+    return max((meta[0] for meta in state.metas.values() if meta[4]), default=0)
+
+
+def index_uses(settings: RelatedConfig) -> tuple[bool, bool]:
+    """Whether stories are indexed by their terms, and by their metadata (as `relate` does)."""
+    weights = settings.weights
+    return bool(weights.get("text")), bool(weights.get("niche") or weights.get("audience") or weights.get("tags"))
+
+
+def index_all(state: RelateState, items: Mapping[str, Item], settings: RelatedConfig) -> list[list[str]]:
+    """Index every story and work out every posting list, as `score_all` does; return each story's keys."""
+    use_text, use_meta = index_uses(settings)
+    keys = [index_keys(items[slug], use_text, use_meta) for slug in state.slugs]
+    indexed: defaultdict[str, dict[str, float]] = defaultdict(dict)
+    for slug, story_keys in zip(state.slugs, keys):
+        index_item(indexed, items[slug], story_keys)
+    for key, ranked in indexed.items():
+        post(state, key, ranked, state.ids)
+    state.indexed = {key: marshal.dumps(ranked, MARSHAL_VERSION) for key, ranked in indexed.items()}
+    return keys
+
+
+def index_item(indexed: Mapping[str, dict[str, float]], item: Item, keys: list[str]) -> None:
+    """Enter `item` under each of its keys, with where it stands there."""
+    for key in keys:
+        indexed[key][item.slug] = posting_rank(item, key, 0)[0]
+
+
+def post(state: RelateState, key: str, ranked: Mapping[str, float], positions: Mapping[str, int]) -> bool:
+    """Work out `key`'s posting list from the stories indexed under it; return whether it changed."""
+    metas = state.metas
+    entries = [(ranked[slug], positions[slug]) for slug in sorted(ranked, key=positions.__getitem__) if metas[slug][4]]
+    postings = [state.slugs[position] for position in strongest_postings(entries)]
+    if postings == state.postings.get(key, []):
+        return False
+    if postings:
+        state.postings[key] = postings
+    else:
+        del state.postings[key]
+    return True
+
+
+def holder_count(state: RelateState, term: str) -> int:
+    """How many stories hold `term`."""
+    return len(state.holders.get(term, b"")) // array("i").itemsize
+
+
+def holder_ids(state: RelateState, term: str) -> array[int]:
+    return array("i", state.holders.get(term, b""))

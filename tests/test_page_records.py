@@ -51,6 +51,8 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, list[Pa
     (root / "templates/404.html").write_text(
         '{% extends "default/404.html" %}\n', encoding="utf-8")
     rewrite(root / "storysite.yaml", lambda text: text + "theme: house\npaginate: 4\n")
+    (root / "content/pages").mkdir()
+    (root / "content/pages/about.md").write_text("---\ntitle: About us\nmenu: true\n---\nWho we are.\n", encoding="utf-8")
     return root, sorted((root / "content/stories").glob("*.md"))
 
 
@@ -71,6 +73,10 @@ def edits(root: Path, files: list[Path], out: Path) -> list[tuple[str, Callable[
             files[0].read_text(encoding="utf-8").replace("title:", "slug: not-yet-written\ntitle:", 1), encoding="utf-8")),
         ("a story deleted", lambda: files[25].unlink()),
         ("a story made a draft", lambda: front(files[12], "draft", "true")),
+        ("a page's body", lambda: rewrite(root / "content/pages/about.md", lambda t: t + "\nAnd where to find us.\n")),
+        ("a page added to the menu", lambda: (root / "content/pages/contact.md").write_text(
+            "---\ntitle: Contact\nmenu: true\nweight: 2\n---\nWrite to us.\n", encoding="utf-8")),
+        ("a page's title in the menu", lambda: front(root / "content/pages/about.md", "title", "Who we are")),
         ("a pinned related story", lambda: front(fourth, "related", f"[{second.stem}, not-yet-written]")),
         ("a slug", lambda: front(files[15], "slug", "renamed-story")),
         ("a template", lambda: rewrite(root / "templates/404.html", lambda t: t + "<!-- changed -->\n")),

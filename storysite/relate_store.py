@@ -193,22 +193,24 @@ def full_relate(
     slugs = [item.slug for item in items]
     state = RelateState(
         scope, slugs, {slug: position for position, slug in enumerate(slugs)}, digests,
-        {story.slug: story_meta(story, now) for story in stories}, _holders(all_terms), {}, {},
-        {item.slug: vector_bytes(item.vector) for item in items}, {}, {}, newest_target_day(items),
+        {story.slug: story_meta(story, now) for story in stories}, _holders(all_terms), {}, {}, {}, {}, {}, newest_target_day(items),
     )
     by_slug = {item.slug: item for item in items}
     keys = index_all(state, by_slug, config.related)
     scorer = Scorer(config.related, state.newest_day)
 
-    def relate(position: int) -> tuple[list[str], tuple[Relation, ...]]:
+    def relate(position: int) -> tuple[list[str], tuple[Relation, ...], bytes, bytes]:
+        """A story's candidates and relations, and its vector and relations as stored (on any process)."""
         item = items[position]
         candidates = most_shared(keys[position], state.postings, item.slug)
-        return candidates, ranked_relations(item, [by_slug[slug] for slug in candidates], by_slug, scorer)
+        ranked = ranked_relations(item, [by_slug[slug] for slug in candidates], by_slug, scorer)
+        return candidates, ranked, vector_bytes(item.vector), plain_relations(ranked)
 
-    related = dict(zip(slugs, fork_map(relate, len(items), config.jobs)))
-    state.candidates = {slug: candidates for slug, (candidates, _) in related.items()}
-    state.ranked = {slug: plain_relations(ranked) for slug, (_, ranked) in related.items()}
-    relations = Relations({slug: ranked for slug, (_, ranked) in related.items()}, pin_warnings(stories, items))
+    related = fork_map(relate, len(items), config.jobs)
+    state.candidates = {slug: candidates for slug, (candidates, _, _, _) in zip(slugs, related)}
+    state.vectors = {slug: vector for slug, (_, _, vector, _) in zip(slugs, related)}
+    state.ranked = {slug: plain for slug, (_, _, _, plain) in zip(slugs, related)}
+    relations = Relations({slug: ranked for slug, (_, ranked, _, _) in zip(slugs, related)}, pin_warnings(stories, items))
     return relations, state
 
 

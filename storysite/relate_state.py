@@ -11,8 +11,8 @@ relations are those a full relate gives:
   only when its text changed or it holds a term whose weight moved;
 - a key's posting list changes only when a story indexed under it changed, and a story's
   candidates only when one of its keys' posting lists did;
-- a story's relations change only when it, its candidates, their values, its pinned stories or the
-  newest story's day changed.
+- a story's relations change only when it, its candidates, their values or its pinned stories
+  changed, or the newest story's day did (when recency has a weight).
 
 Stored values that are missing, damaged or of another storysite version, text analysis or
 `related:` setting, another number of stories (every term's weight counts them) or stories in
@@ -259,10 +259,11 @@ class _Update:
     def _update_ranks(self, moved: set[str], recounted: set[str]) -> dict[str, tuple[Relation, ...]]:
         """Rank again the stories whose relations may have changed; return their relations."""
         state, items = self.state, self.items
-        newest = newest_day(state)
-        if newest != state.newest_day:
+        newest, before = newest_day(state), state.newest_day
+        state.newest_day = newest
+        if newest != before and self.settings.weights.get("recency"):
+            # Recency is measured from the newest story's day (with no weight, it counts for nothing).
             rerank: set[str] | list[str] = state.slugs
-            state.newest_day = newest
         else:
             rerank = moved | recounted
             rerank |= {slug for slug, candidates in state.candidates.items() if not moved.isdisjoint(candidates)}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -18,7 +19,7 @@ from .errors import ContentError, Problem
 from .feeds import render_feeds
 from .incremental import Reuse
 from .model import Story
-from .page_records import collector_paused, load_page_records, records_scope
+from .page_records import load_page_records, records_scope
 from .parallel import fork_map
 from .parse import parse_sources
 from .relate import relate_stories, related_links, story_terms
@@ -74,8 +75,7 @@ def build_site(
             log.warning("%s", warning)
         cache.commit()
         return BuildResult(last.stories, last.pages, last.files, time.perf_counter() - started, last.warnings, tuple(stages.times))
-    # Parsing makes many lasting objects and no cycles: the collector would walk them again and again.
-    with stages.stage("parse", len(sources.stories) + len(sources.pages)) as advance, collector_paused():
+    with stages.stage("parse", len(sources.stories) + len(sources.pages)) as advance, collector_slowed():
         if reuse is None:
             stories, pages = parse_sources(sources, config, advance, cache)
         else:
@@ -98,6 +98,7 @@ def build_site(
             relations = relate_stories(site.stories, config, site.built_at, cached_text_terms(site.stories, cache, config.jobs, parsed_terms))
         else:
             relations = reuse.related.relate(site.stories, config, site.built_at, partial(cached_text_terms, cache=cache))
+        del parsed_terms  # term counts are large; render needs none of them
     for warning in relations.warnings:
         log.warning("%s", warning)
     if config.strict and relations.warnings:
@@ -144,6 +145,18 @@ def build_site(
         len(site.stories), len(site.pages), len(plan), time.perf_counter() - started, (*warnings, *relations.warnings),
         tuple(stages.times), report.written,
     )
+
+
+@contextmanager
+def collector_slowed() -> Iterator[None]:
+    """Collect garbage seldom while files are parsed: Markdown leaves cycles behind, yet the many
+    lasting objects parsing makes would be walked again and again at the usual pace."""
+    before = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _theme_folders(config: Config, chain: tuple[ThemeLayer, ...]) -> list[Path]:

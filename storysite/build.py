@@ -28,7 +28,7 @@ from .relate_store import text_digest
 from .render import cname_outputs, planned_pages, render_site
 from .sources import discover
 from .stages import Stages, StageTime
-from .textvec import TEXT_ANALYSIS, TextTerms
+from .textvec import TEXT_ANALYSIS, TextTerms, unpacked_terms
 from .theme import ThemeLayer, load_strings, make_environment, static_layers, theme_chain, translator
 from .unchanged import LastBuild, inputs_key, load_last_build, next_due, output_state, save_last_build
 from .writer import asset_outputs, plan_outputs, static_outputs, write_site
@@ -166,7 +166,7 @@ def _theme_folders(config: Config, chain: tuple[ThemeLayer, ...]) -> list[Path]:
 
 
 def cached_text_terms(
-    stories: Sequence[Story], cache: BuildCache, jobs: int = 1, parsed: Mapping[Path, tuple[str, TextTerms]] | None = None
+    stories: Sequence[Story], cache: BuildCache, jobs: int = 1, parsed: Mapping[Path, tuple[str, bytes]] | None = None
 ) -> dict[str, TextTerms]:
     """Each story's term counts for text similarity, from the parse stage or the build cache when they have them.
 
@@ -176,7 +176,7 @@ def cached_text_terms(
     """
     counted = parsed or {}
     terms = {
-        story.slug: html_terms[1]
+        story.slug: unpacked_terms(html_terms[1])
         for story in stories
         if (html_terms := counted.get(story.source)) is not None and html_terms[0] == story.content
     }

@@ -14,7 +14,7 @@ from .parsed_files import ParsedFiles
 from .schema import PageFrontMatter, StoryFrontMatter, page_meta, story_meta
 from .sources import Document, Sources, read_document
 from .stages import Advance, no_progress
-from .textvec import TextTerms, html_text, text_terms
+from .textvec import html_text, packed_terms, text_terms
 
 
 @dataclass(frozen=True)
@@ -24,8 +24,11 @@ class ParsedStory:
     doc: Document
     meta: StoryFrontMatter
     body: Rendered
-    terms: TextTerms | None = None
-    """The term counts of its title, summary and body HTML, when this build converted its Markdown."""
+    terms: bytes | None = None
+    """The term counts of its title, summary and body HTML, when this build converted its Markdown.
+
+    Marshalled (`textvec.packed_terms`): one object for each story rather than hundreds of small ones
+    that, freed among the parse stage's lasting objects, would leave memory in pieces."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class ParsedPage:
 
 
 Checked = tuple[Document, StoryFrontMatter | PageFrontMatter]
-_Converted = tuple[Rendered, TextTerms | None]
+_Converted = tuple[Rendered, bytes | None]
 _Read = tuple[Document, StoryFrontMatter | PageFrontMatter, str, _Converted | None]
 """A file read and checked, with the key of its body and what it converts to (None: the cache has that)."""
 
@@ -141,7 +144,7 @@ def _converted(doc: Document, meta: StoryFrontMatter | PageFrontMatter) -> _Conv
     body = render_markdown(doc.body)
     if not isinstance(meta, StoryFrontMatter):
         return body, None
-    return body, text_terms(meta.title, meta.summary or body.first_paragraph, html_text(body.html))
+    return body, packed_terms(text_terms(meta.title, meta.summary or body.first_paragraph, html_text(body.html)))
 
 
 def _decoded(value: object) -> Rendered | None:

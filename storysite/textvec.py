@@ -9,6 +9,7 @@ Two steps, so the expensive one can be cached:
 from __future__ import annotations
 
 import html
+import marshal
 import math
 import re
 from collections import Counter
@@ -59,6 +60,17 @@ def text_terms(title: str, summary: str, body_text: str) -> TextTerms:
     """A story's term counts: a pure function of its text, safe to cache by content hash."""
     # One pass over the text with the title and summary repeated: as fast as counting gets.
     return dict(count_tokens(" ".join([body_text, *[title] * TITLE_BOOST, *[summary] * SUMMARY_BOOST])))
+
+
+def packed_terms(terms: TextTerms) -> bytes:
+    """Term counts as one compact object, to keep for a while or send to another process."""
+    return marshal.dumps(terms)
+
+
+def unpacked_terms(packed: bytes) -> TextTerms:
+    """Term counts from `packed_terms`."""
+    terms: TextTerms = marshal.loads(packed)
+    return terms
 
 
 def html_text(content: str) -> str:

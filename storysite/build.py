@@ -31,7 +31,7 @@ from .stages import Stages, StageTime
 from .textvec import TEXT_ANALYSIS, TextTerms, unpacked_terms
 from .theme import ThemeLayer, load_strings, make_environment, static_layers, theme_chain, translator
 from .unchanged import LastBuild, inputs_key, load_last_build, next_due, output_state, save_last_build
-from .writer import asset_outputs, plan_outputs, static_outputs, write_site
+from .writer import Stager, asset_outputs, plan_outputs, static_outputs, write_site
 
 log = logging.getLogger(__name__)
 
@@ -103,32 +103,42 @@ def build_site(
         log.warning("%s", warning)
     if config.strict and relations.warnings:
         raise ContentError(list(relations.warnings))
-    with stages.stage("render", planned_pages(site, config.paginate)) as advance:
-        env = make_environment(config, chain) if reuse is None else reuse.environment(lambda: make_environment(config, chain))
-        strings = load_strings(config, chain)
-        link = partial(related_links, site.stories, weights=config.related.weights, translators=partial(translator, strings))
-        related = link(relations) if reuse is None else reuse.model.related_links(site.stories, relations, link)
-        if reuse is not None:
-            reuse.pages.start(site, config.output_dir, env)
-        memo = reuse.pages if reuse is not None else None
-        records = None
-        if reuse is None and cache.enabled:
-            scope = records_scope(config, _theme_folders(config, chain))
-            records = load_page_records(cache, scope, config.output_dir)
-            records.start(site, env)
-        rendered = render_site(site, related, env, partial(translator, strings), config.paginate, advance, config.jobs, memo, records)
-    with stages.stage("feeds") as advance:
-        feeds = render_feeds(site, config.feeds, translator(strings, config.language), reuse.pages if reuse is not None else None)
-        advance(len(feeds))
-    with stages.stage("write") as advance:
-        plan = plan_outputs(
-            static_outputs(static_layers(config, chain)),
-            [*asset_outputs(site.assets, config.root), *rendered, *feeds, *cname_outputs(config.cname)],
-        )
-        report = write_site(plan, config.output_dir)
-        advance(len(plan))
-        if records is not None:
-            records.save(cache, scope, (output.path for output in rendered))
+    # A build's pages go to the staging folder as they are made, not kept in memory (the preview
+    # keeps them); a build that fails before the write leaves none there.
+    stager = Stager(config.output_dir) if reuse is None else None
+    try:
+        with stages.stage("render", planned_pages(site, config.paginate)) as advance:
+            env = make_environment(config, chain) if reuse is None else reuse.environment(lambda: make_environment(config, chain))
+            strings = load_strings(config, chain)
+            link = partial(related_links, site.stories, weights=config.related.weights, translators=partial(translator, strings))
+            related = link(relations) if reuse is None else reuse.model.related_links(site.stories, relations, link)
+            if reuse is not None:
+                reuse.pages.start(site, config.output_dir, env)
+            memo = reuse.pages if reuse is not None else None
+            records = None
+            if reuse is None and cache.enabled:
+                scope = records_scope(config, _theme_folders(config, chain))
+                records = load_page_records(cache, scope, config.output_dir)
+                records.start(site, env)
+            rendered = render_site(
+                site, related, env, partial(translator, strings), config.paginate, advance, config.jobs, memo, records, stager,
+            )
+        with stages.stage("feeds") as advance:
+            feeds = render_feeds(site, config.feeds, translator(strings, config.language), reuse.pages if reuse is not None else None)
+            advance(len(feeds))
+        with stages.stage("write") as advance:
+            plan = plan_outputs(
+                static_outputs(static_layers(config, chain)),
+                [*asset_outputs(site.assets, config.root), *rendered, *feeds, *cname_outputs(config.cname)],
+            )
+            report = write_site(plan, config.output_dir)
+            advance(len(plan))
+            if records is not None:
+                records.save(cache, scope, (output.path for output in rendered))
+    except BaseException:
+        if stager is not None:
+            stager.discard()
+        raise
     if reuse is not None:
         reuse.pages.finish()
     if reuse is None and any(not story.draft and story.date <= site.built_at for story in site.stories):

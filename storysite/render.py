@@ -42,6 +42,8 @@ class Output:
     """What produced it, for messages about clashes."""
     kept: bool = False
     """The output folder holds it already, as the last build wrote it: a page kept rather than rendered."""
+    staged: bool = False
+    """Its bytes wait in the writer's staging folder already (`writer.Stager`), not in memory."""
 
 
 @dataclass(frozen=True)
@@ -87,9 +89,12 @@ class Renderer:
         translators: Callable[[str], Callable[..., str]],
         memo: PageMemo | None = None,
         records: PageRecords | None = None,
+        stage: Callable[[Output], Output] | None = None,
     ) -> None:
         self.memo = memo
         self.records = records
+        self.stage = stage
+        """Hands each rendered page to the writer as soon as it is made (its bytes then leave memory)."""
         self.site = site
         self.env = env
         self.translators = translators
@@ -143,6 +148,8 @@ class Renderer:
         def render(position: int) -> tuple[Output | Exception, Fresh | None]:
             try:
                 output = self.planned[order[position]]()
+                if self.stage is not None:
+                    output = self.stage(output)
             except Exception as exc:  # raised below, in page order, as a serial run would meet it
                 return exc, None
             return output, records.take() if records is not None else None
@@ -255,13 +262,14 @@ def render_site(
     jobs: int = 1,
     memo: PageMemo | None = None,
     records: PageRecords | None = None,
+    stage: Callable[[Output], Output] | None = None,
 ) -> list[Output]:
     """Every HTML page, the sitemap and robots.txt of the site; a large site on up to `jobs` processes.
 
     The preview passes a memo of pages; it renders in this process, where the memo can trace reads.
     A build with a cache passes the last build's page records, and renders only what they cannot keep.
     """
-    r = Renderer(site, env, translators, memo, records)
+    r = Renderer(site, env, translators, memo, records, stage)
     info = site.info
     pages_of = [site.stories[i : i + per_page] for i in range(0, len(site.stories), per_page)] or [()]
     for number, stories in enumerate(pages_of, start=1):

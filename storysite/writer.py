@@ -7,7 +7,7 @@ import logging
 import os
 import shutil
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
@@ -69,6 +69,44 @@ class WriteReport:
     unchanged: int
 
 
+class Stager:
+    """Puts rendered files into the staging folder as they are made, so their bytes need not wait in memory.
+
+    A file the output folder holds already, byte for byte, is not staged; `write_site` then commits
+    the staged files with the others. Works in forked render workers too: it only writes files.
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        _refuse_foreign_folder(out_dir)
+        self.out_dir = out_dir
+        self.staging = _staging(out_dir)
+        for leftover in (self.staging, _retired(out_dir)):
+            _remove(leftover)
+        existing = _scan(out_dir)
+        self.fresh = not existing.files and not existing.folders and not existing.others
+        """No earlier build to compare with: every file is staged."""
+
+    def __call__(self, output: Output) -> Output:
+        if output.data is None:
+            return output
+        if not self.fresh and _same(output, self.out_dir, output.path):
+            return replace(output, data=None, kept=True)
+        _stage(output, self.staging / output.path)
+        return replace(output, data=None, source=self.staging / output.path, staged=True)
+
+    def discard(self) -> None:
+        """The build failed before `write_site`: leave no staged file behind."""
+        _remove(self.staging)
+
+
+def _staging(out_dir: Path) -> Path:
+    return out_dir.with_name(out_dir.name + ".staging")
+
+
+def _retired(out_dir: Path) -> Path:
+    return out_dir.with_name(out_dir.name + ".old")
+
+
 def write_site(plan: dict[str, Output], out_dir: Path) -> WriteReport:
     """Make `out_dir` hold exactly the planned files, rewriting only those whose bytes changed.
 
@@ -78,10 +116,10 @@ def write_site(plan: dict[str, Output], out_dir: Path) -> WriteReport:
     leaves a mix that the next build corrects. A new or empty output folder is swapped in whole.
     """
     _refuse_foreign_folder(out_dir)
-    staging = out_dir.with_name(out_dir.name + ".staging")
-    retired = out_dir.with_name(out_dir.name + ".old")
-    for leftover in (staging, retired):
-        _remove(leftover)
+    staging, retired = _staging(out_dir), _retired(out_dir)
+    if not any(output.staged for output in plan.values()):  # else a Stager began the staging folder
+        for leftover in (staging, retired):
+            _remove(leftover)
     existing = _scan(out_dir)
     if not existing.files and not existing.folders and not existing.others:
         return _write_whole(plan, out_dir, staging, retired)
@@ -123,10 +161,11 @@ def _write_whole(plan: dict[str, Output], out_dir: Path, staging: Path, retired:
 
 
 def _stage_all(plan: dict[str, Output], paths: list[str], staging: Path) -> None:
-    staging.mkdir(parents=True)
+    staging.mkdir(parents=True, exist_ok=True)
     try:
         for path in paths:
-            _stage(plan[path], staging / path)
+            if not plan[path].staged:
+                _stage(plan[path], staging / path)
     except BaseException:
         _remove(staging)
         raise
@@ -173,6 +212,8 @@ def _scan(out_dir: Path) -> _Existing:
 
 def _same(output: Output, out_dir: Path, path: str) -> bool:
     """True when the file already holds the output's bytes (and is no hard link to another file)."""
+    if output.staged:
+        return False  # staged because it differs
     if output.kept:
         return True  # a page kept as the last build wrote it (and no hard link): its bytes need no comparing
     target = out_dir / path

@@ -297,3 +297,31 @@ def test_an_interrupted_write_leaves_the_previous_site(five_stories: Path, monke
         build(five_stories)
     assert {p: p.read_bytes() for p in config.output_dir.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in five_stories.iterdir()) == ["_site", "content", "storysite.yaml"]
+
+
+def test_rendered_pages_wait_in_the_staging_folder_not_in_memory(five_stories: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from storysite import build as build_module
+
+    plans: list[dict[str, Output]] = []
+    real_write = build_module.write_site
+
+    def noting(plan: dict[str, Output], out_dir: Path) -> writer.WriteReport:
+        plans.append(plan)
+        return real_write(plan, out_dir)
+
+    monkeypatch.setattr(build_module, "write_site", noting)
+    config, _ = build(five_stories)
+    pages = {path: output for path, output in plans[0].items() if path.endswith(".html")}
+    assert pages and all(output.data is None and output.staged for output in pages.values())
+    first = {p.relative_to(config.output_dir).as_posix(): p.read_bytes() for p in config.output_dir.rglob("*") if p.is_file()}
+
+    (five_stories / "content/stories/s1.md").write_text(story(title="Changed", date="2025-01-01"), encoding="utf-8")
+    build(five_stories)
+    pages = {path: output for path, output in plans[1].items() if path.endswith(".html")}
+    staged = {path for path, output in pages.items() if output.staged}
+    assert "stories/s1/index.html" in staged
+    assert all(output.data is None for output in pages.values())
+    assert all(output.kept for path, output in pages.items() if path not in staged), "the others were compared, not staged"
+    after = {p.relative_to(config.output_dir).as_posix(): p.read_bytes() for p in config.output_dir.rglob("*") if p.is_file()}
+    assert {path for path in after if after[path] != first.get(path)} <= staged | {p for p in after if not p.endswith(".html")}
+    assert sorted(p.name for p in five_stories.iterdir()) == ["_site", "content", "storysite.yaml"]

@@ -5,14 +5,14 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 from .assemble import assemble_site
 from .cache import BuildCache, version_scope
+from .collector import collector_slowed
 from .config import Config
 from .dates import build_time
 from .errors import ContentError, Problem
@@ -155,18 +155,6 @@ def build_site(
         len(site.stories), len(site.pages), len(plan), time.perf_counter() - started, (*warnings, *relations.warnings),
         tuple(stages.times), report.written,
     )
-
-
-@contextmanager
-def collector_slowed() -> Iterator[None]:
-    """Collect garbage seldom while files are parsed: Markdown leaves cycles behind, yet the many
-    lasting objects parsing makes would be walked again and again at the usual pace."""
-    before = gc.get_threshold()
-    gc.set_threshold(50_000, 20, 20)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 def _theme_folders(config: Config, chain: tuple[ThemeLayer, ...]) -> list[Path]:

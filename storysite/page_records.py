@@ -24,8 +24,7 @@ import io
 import os
 import pickle
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from types import MappingProxyType
@@ -34,6 +33,7 @@ from typing import Any
 from jinja2 import Environment
 
 from .cache import BuildCache, files_key, version_scope
+from .collector import collector_paused
 from .config import Config
 from .incremental import identity, site_objects, trace_reads
 from .model import Page, RelatedLink, Site, SiteInfo, Story, Term, TermRef
@@ -53,25 +53,6 @@ Fresh = tuple[str, str, str, tuple[str | tuple[str, ...], ...]]
 """A page just rendered: its path, call digest, origin and reads (object key, attribute names, key, names...)."""
 _NAMED = (Story, Page, Term, SiteInfo)
 """The site model's objects, known by name from build to build (see `incremental.identity`)."""
-
-
-@contextmanager
-def collector_paused(set_aside: bool = False) -> Iterator[None]:
-    """Keep the garbage collector from walking the whole site model again and again while many small records are made.
-
-    What is made meanwhile holds no reference cycles worth collecting. With `set_aside`, what is
-    made meanwhile is then set aside with the site model (see `gc.freeze`), so that the collector
-    does not walk it all at once afterwards.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if set_aside:
-            gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def records_scope(config: Config, theme_folders: Iterable[Path]) -> str:

@@ -13,15 +13,14 @@ share the most of them; only those are scored exactly. The cost grows with the n
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, compress, islice
 from operator import itemgetter
 from typing import TypeVar
 
+from .collector import collector_paused
 from .config import RELATED_COMPONENTS, Config, RelatedConfig
 from .errors import Problem
 from .model import RelatedLink, Story
@@ -94,27 +93,10 @@ def relate_stories(
     missing = [story for story in stories if story.slug not in known]
     computed = dict(zip((story.slug for story in missing), fork_map(lambda i: story_terms(missing[i]), len(missing), config.jobs)))
     all_terms = [known[story.slug] if story.slug in known else computed[story.slug] for story in stories]
-    with _collector_paused():
+    with collector_paused():
         items = [story_item(story, vector, now) for story, vector in zip(stories, tfidf_vectors(all_terms))]
         by_slug = score_all(items, config.related, only, config.jobs)
     return Relations(by_slug, pin_warnings(stories, items))
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Keep Python's cycle collector still while the stage runs.
-
-    The stage makes hundreds of thousands of small tuples, lists and dicts and no reference cycles;
-    every few hundred of them would start a collection that walks the site's objects to find
-    nothing (a tenth of the stage's time at 10,000 stories). Reference counting still frees them.
-    """
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def story_item(story: Story, vector: Vector, now: dt.datetime) -> Item:

@@ -31,7 +31,8 @@ from pathlib import Path
 from .cache import BuildCache
 from .config import RELATED_COMPONENTS, Config, RelatedConfig
 from .model import Story
-from .relate import Item, Relation, Relations, Scorer, _collector_paused, _pin_warnings, index_keys, most_shared, ranked_relations
+from .collector import collector_paused
+from .relate import Item, Relation, Relations, Scorer, _pin_warnings, index_keys, most_shared, ranked_relations
 from .relate_store import (
     MARSHAL_VERSION,
     STATE_FILE,
@@ -74,7 +75,7 @@ def relate_kept(stories: Sequence[Story], config: Config, now: dt.datetime, cach
     """
     assert cache.path is not None
     digests = {story.slug: text_digest(story) for story in stories}
-    with _collector_paused():
+    with collector_paused():
         # The state is let go before the collector runs again: it would walk all of it once, for nothing.
         relations = _relate_and_store(cache.path.parent / STATE_FILE, stories, config, now, cache, terms_of, digests)
     # Term counts of unchanged stories were not read: keep them in the cache all the same.

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import __version__
+from .collector import collector_paused
 from .dates import format_date
 from .linked_data import last_changed, page_data, story_image
 from .model import RelatedLink, Site, Story
@@ -121,7 +122,6 @@ class Renderer:
 
     def render_all(self, jobs: int, advance: Advance) -> list[Output]:
         """Every planned page, in order, on up to `jobs` processes."""
-        from .page_records import collector_paused
 
         records = self.records
         outputs: list[Output | None] = [None] * len(self.planned)

@@ -137,7 +137,7 @@ class _Update:
         if [slug for slug in state.slugs if slug not in moved] != [slug for slug in slugs if slug not in moved]:
             return None  # stories other than the changed ones changed places: positions break ties
         state.slugs = slugs
-        reposted = self._updateindex_item(moved)
+        reposted = self._update_index(moved)
         recounted = self._update_candidates(moved | {slug for key in reposted for slug in self.indexed(key)})
         fresh_ranks = self._update_ranks(moved, recounted)
         names = tuple(name for name in RELATED_COMPONENTS if self.settings.weights.get(name))
@@ -209,7 +209,7 @@ class _Update:
             items.made.pop(slug, None)
         return moved
 
-    def _updateindex_item(self, moved: set[str]) -> set[str]:
+    def _update_index(self, moved: set[str]) -> set[str]:
         """Re-index the moved stories; return the keys whose posting lists changed."""
         state, items = self.state, self.items
         use_text, use_meta = index_uses(self.settings)

@@ -148,6 +148,32 @@ def test_a_changed_scope_or_version_forgets_a_namespace(tmp_path: Path, monkeypa
     )
 
 
+def test_a_cache_file_of_an_older_layout_is_made_anew(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    with sqlite3.connect(path) as db:  # the first layout: values inside the key index
+        db.executescript(
+            "CREATE TABLE info (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "CREATE TABLE scopes (namespace TEXT PRIMARY KEY, scope TEXT NOT NULL);"
+            "CREATE TABLE entries (namespace TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,"
+            " checksum BLOB NOT NULL, PRIMARY KEY (namespace, key)) WITHOUT ROWID;"
+            "INSERT INTO info VALUES ('format', 'storysite-cache-1');"
+            "INSERT INTO scopes VALUES ('vectors', 'config A');"
+            "INSERT INTO entries VALUES ('vectors', 'k', X'7b7d', X'00');"
+        )
+    db.close()
+    with BuildCache(path) as cache:
+        cache.namespace("vectors", "config A")
+        assert cache.get("vectors", "k") is None, "values of another layout are never read"
+        cache.put("vectors", "k", {"word": 0.5})
+    with BuildCache(path) as cache:
+        cache.namespace("vectors", "config A")
+        assert cache.get("vectors", "k") == {"word": 0.5}
+    with sqlite3.connect(path) as db:
+        table = db.execute("SELECT sql FROM sqlite_master WHERE name = 'entries'").fetchone()[0]
+    db.close()
+    assert "WITHOUT ROWID" not in table
+
+
 def test_an_unwritable_cache_only_costs_speed(scratch_site, tmp_path: Path) -> None:
     root = scratch_site(SITE)
     (root / CACHE_DIR).write_text("a file where the cache folder should be", encoding="utf-8")

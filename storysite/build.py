@@ -30,7 +30,7 @@ from .sources import discover
 from .stages import Stages, StageTime
 from .textvec import TEXT_ANALYSIS, TextTerms, unpacked_terms
 from .theme import ThemeLayer, load_strings, make_environment, static_layers, theme_chain, translator
-from .unchanged import LastBuild, inputs_key, load_last_build, next_due, output_state, save_last_build
+from .unchanged import LastBuild, inputs_key, load_last_build, next_due, save_last_build
 from .writer import Stager, asset_outputs, plan_outputs, static_outputs, write_site
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ def build_site(
     if reuse is None and any(not story.draft and story.date <= site.built_at for story in site.stories):
         # (A site with nothing published dates its feeds by the clock: never the same twice.)
         save_last_build(cache, config.output_dir, LastBuild(
-            inputs, output_state(config.output_dir), site.built_at, due,
+            inputs, report.state, site.built_at, due,
             len(site.stories), len(site.pages), len(plan), (*warnings, *relations.warnings),
         ))
     cache.forget_unused()

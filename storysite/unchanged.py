@@ -10,7 +10,6 @@ the state of the output folder it left. When all of them still hold, the output 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -19,6 +18,7 @@ from .cache import BuildCache, content_key, version_scope
 from .config import Config
 from .errors import Problem
 from .sources import Sources
+from .writer import output_state
 
 NAMESPACE = "last-build"
 # The libraries whose versions change the bytes of a build.
@@ -55,24 +55,6 @@ def inputs_key(config: Config, theme_folders: list[Path], sources: Sources) -> s
         status = path.stat()
         # The status-change time moves on any write, even one that puts the modification time back.
         parts.append(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\0{status.st_ctime_ns}\0{status.st_ino}")
-    return content_key(*parts)
-
-
-def output_state(out_dir: Path) -> str:
-    """A key of the output folder as it stands: its files' names, sizes and modification times."""
-    parts: list[str] = []
-    folders = [out_dir]
-    while folders:
-        folder = folders.pop()
-        try:
-            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
-        except OSError:
-            return ""
-        for entry in entries:
-            status = entry.stat(follow_symlinks=False)
-            parts.append(f"{entry.path}\0{status.st_mode}\0{status.st_size}\0{status.st_mtime_ns}")
-            if entry.is_dir(follow_symlinks=False):
-                folders.append(Path(entry.path))
     return content_key(*parts)
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import filecmp
+import hashlib
 import logging
 import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from functools import lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from .errors import ContentError, Problem, StorysiteError, shown_path
 from .model import Asset
@@ -67,6 +67,8 @@ class WriteReport:
     removed: tuple[str, ...]
     """Files and folders of the previous build that the new one no longer has."""
     unchanged: int
+    state: str = ""
+    """A key of the output folder as the write left it (`output_state`)."""
 
 
 class Stager:
@@ -82,8 +84,7 @@ class Stager:
         self.staging = _staging(out_dir)
         for leftover in (self.staging, _retired(out_dir)):
             _remove(leftover)
-        existing = _scan(out_dir)
-        self.fresh = not existing.files and not existing.folders and not existing.others
+        self.fresh = _holds_nothing(out_dir)
         """No earlier build to compare with: every file is staged."""
 
     def __call__(self, output: Output) -> Output:
@@ -121,10 +122,10 @@ def write_site(plan: dict[str, Output], out_dir: Path) -> WriteReport:
         for leftover in (staging, retired):
             _remove(leftover)
     existing = _scan(out_dir)
-    if not existing.files and not existing.folders and not existing.others:
+    if not existing.status:
         return _write_whole(plan, out_dir, staging, retired)
     changed = [path for path, output in plan.items() if not (path in existing.files and _same(output, out_dir, path))]
-    wanted_dirs = {parent for path in plan for parent in _folders_of(path)}
+    wanted_dirs = _folders_of(plan)
     stale = [p for p in existing.files if p not in plan] + [p for p in existing.folders if p not in wanted_dirs] + existing.others
     if changed:
         _stage_all(plan, changed, staging)
@@ -139,13 +140,47 @@ def write_site(plan: dict[str, Output], out_dir: Path) -> WriteReport:
         os.replace(staging / path, target)
     _remove(staging)
     log.debug("wrote %d files to %s, removed %d, kept %d", len(changed), out_dir, len(stale), len(plan) - len(changed))
-    return WriteReport(tuple(changed), tuple(sorted(stale)), len(plan) - len(changed))
+    state = _state_key(_status_after(existing.status, out_dir, changed, stale))
+    return WriteReport(tuple(changed), tuple(sorted(stale)), len(plan) - len(changed), state)
 
 
-@lru_cache(maxsize=1 << 16)
-def _folders_of(path: str) -> tuple[str, ...]:
-    """The folders a file of the site is in ("a/b/c.html" -> "a/b", "a", "."): worked out once per path."""
-    return tuple(parent.as_posix() for parent in PurePosixPath(path).parents)
+def _folders_of(paths: Iterable[str]) -> set[str]:
+    """The folders that files of the site are in ("a/b/c.html" -> "a/b", "a")."""
+    folders: set[str] = set()
+    for path in paths:
+        end = path.rfind("/")
+        while end > 0 and (folder := path[:end]) not in folders:
+            folders.add(folder)
+            end = path.rfind("/", 0, end)
+    return folders
+
+
+def output_state(out_dir: Path) -> str:
+    """A key of the output folder as it stands: the names, kinds, sizes and modification times of all it holds."""
+    return _state_key(_scan(out_dir).status)
+
+
+def _state_key(status: dict[str, _Status]) -> str:
+    lines = "\n".join(f"{path}\0{mode}\0{size}\0{mtime}" for path, (mode, size, mtime) in sorted(status.items()))
+    return hashlib.blake2b(lines.encode("utf-8", "surrogateescape"), digest_size=20).hexdigest()
+
+
+def _status_after(before: dict[str, _Status], out_dir: Path, changed: list[str], stale: list[str]) -> dict[str, _Status]:
+    """The output folder's entries after a commit, from those found before it: only what the commit touched is looked at again.
+
+    A commit removes the stale entries and puts each changed file in place, which also changes the
+    folders around them (and may make new ones).
+    """
+    after = dict(before)
+    for path in stale:
+        after.pop(path, None)
+    touched = set(changed) | _folders_of(changed) | _folders_of(stale)
+    for path in touched:
+        try:
+            after[path] = _status(os.lstat(out_dir / path))
+        except OSError:
+            after.pop(path, None)
+    return after
 
 
 def _write_whole(plan: dict[str, Output], out_dir: Path, staging: Path, retired: Path) -> WriteReport:
@@ -157,7 +192,7 @@ def _write_whole(plan: dict[str, Output], out_dir: Path, staging: Path, retired:
     os.replace(staging, out_dir)
     _remove(retired)
     log.debug("wrote %d files to %s", len(plan), out_dir)
-    return WriteReport(tuple(plan), (), 0)
+    return WriteReport(tuple(plan), (), 0, output_state(out_dir))
 
 
 def _stage_all(plan: dict[str, Output], paths: list[str], staging: Path) -> None:
@@ -180,6 +215,14 @@ def _stage(output: Output, target: Path) -> None:
         shutil.copyfile(output.source, target)
 
 
+_Status = tuple[int, int, int]
+"""An entry's mode, size and modification time."""
+
+
+def _status(status: os.stat_result) -> _Status:
+    return status.st_mode, status.st_size, status.st_mtime_ns
+
+
 @dataclass(frozen=True)
 class _Existing:
     files: set[str]
@@ -187,11 +230,13 @@ class _Existing:
     folders: list[str]
     others: list[str]
     """Anything neither a file nor a folder (symlinks above all): never part of a built site."""
+    status: dict[str, _Status]
+    """Every entry's status, by path."""
 
 
 def _scan(out_dir: Path) -> _Existing:
     """What a previous build left in the output folder, without following any symlink."""
-    found = _Existing(set(), [], [])
+    found = _Existing(set(), [], [], {})
     if out_dir.is_symlink() or not out_dir.is_dir():
         return found
     folders: list[tuple[str | Path, str]] = [(out_dir, "")]
@@ -200,6 +245,7 @@ def _scan(out_dir: Path) -> _Existing:
         with os.scandir(folder) as entries:
             for entry in entries:
                 rel = prefix + entry.name
+                found.status[rel] = _status(entry.stat(follow_symlinks=False))
                 if entry.is_dir(follow_symlinks=False):
                     found.folders.append(rel)
                     folders.append((entry.path, rel + "/"))
@@ -208,6 +254,14 @@ def _scan(out_dir: Path) -> _Existing:
                 else:
                     found.others.append(rel)
     return found
+
+
+def _holds_nothing(out_dir: Path) -> bool:
+    """Whether the output folder is missing or empty (a symlink counts as missing: it is replaced)."""
+    if out_dir.is_symlink() or not out_dir.is_dir():
+        return True
+    with os.scandir(out_dir) as entries:
+        return next(entries, None) is None
 
 
 def _same(output: Output, out_dir: Path, path: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -300,3 +301,38 @@ def test_preview_of_a_larger_site_matches_a_cold_build_after_saves_that_move_rel
         build_site(config, reuse=reuse)
         assert snapshot(root / "preview") == cold_build(root, tmp_path / name), f"after {name}"
         assert reuse.pages.kept > 0
+
+
+# --- the output folder a build leaves: what the next build compares with ---
+
+
+def stage_names(root: Path) -> list[str]:
+    result = CliRunner().invoke(main, ["build", "-s", str(root), "--timings"])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    return [line.split()[0] for line in lines[next(i for i, line in enumerate(lines) if line.startswith("stage")) + 1 :]]
+
+
+@pytest.mark.parametrize("change", ["edited", "removed", "added", "stray file", "file to folder", "emptied output"])
+def test_after_any_write_the_next_build_with_nothing_changed_does_nothing(scratch_site, change: str) -> None:
+    root = scratch_site(SITE)
+    cli_build(root)
+    out = root / "_site"
+    if change == "edited":
+        (root / "content/stories/one.md").write_text(story(title="One", date="2025-01-01", body="New words.\n"), encoding="utf-8")
+    elif change == "removed":
+        (root / "content/stories/three.md").unlink()
+    elif change == "added":
+        (root / "content/stories/four.md").write_text(story(title="Four", date="2025-01-04", tags="[brand-new]"), encoding="utf-8")
+    elif change == "stray file":
+        (out / "stray/deeper").mkdir(parents=True)
+        (out / "stray/deeper/file.txt").write_text("not built", encoding="utf-8")
+        (out / "stories/one/index.html").write_text("damaged", encoding="utf-8")
+    elif change == "file to folder":
+        (root / "content/static/notes").mkdir()
+        (root / "content/static/notes/inside.txt").write_text("now a folder", encoding="utf-8")
+    else:
+        for entry in out.iterdir():
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    assert "write" in stage_names(root)
+    assert stage_names(root) == ["config", "theme", "discover", "total"], "the state the write left is the state it remembered"

@@ -68,6 +68,23 @@ def main() -> None:
     """storysite: build a brand storytelling blog from Markdown stories."""
 
 
+_COMMAND = object()
+"""The context object of the installed `storysite` command, which ends its process after a build."""
+
+
+def command() -> None:
+    """The installed `storysite` command (`main` is the same, for callers that go on running)."""
+    main(obj=_COMMAND)
+
+
+def _end_now() -> None:
+    """End the process at once, exit status 0: freeing the objects a large build leaves (its site model is
+    held in reference cycles) one by one would take a good part of a second, for nothing."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 @main.command()
 @SITE_OPTION
 @click.option("--base-url", help="Where the site will be published, e.g. https://user.github.io/repo/.")
@@ -107,6 +124,8 @@ def build(site_dir: Path, base_url: str | None, out: Path | None, drafts: bool |
             )
         if timings:
             click.echo(_timings_table(result.stages), err=True)
+        if click.get_current_context().obj is _COMMAND:
+            _end_now()
 
     _run(debug, action, quiet)
 

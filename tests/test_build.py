@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import lxml.html
@@ -325,3 +327,20 @@ def test_rendered_pages_wait_in_the_staging_folder_not_in_memory(five_stories: P
     after = {p.relative_to(config.output_dir).as_posix(): p.read_bytes() for p in config.output_dir.rglob("*") if p.is_file()}
     assert {path for path in after if after[path] != first.get(path)} <= staged | {p for p in after if not p.endswith(".html")}
     assert sorted(p.name for p in five_stories.iterdir()) == ["_site", "content", "storysite.yaml"]
+
+
+def test_the_command_ends_its_process_once_all_is_written_and_said(five_stories: Path, tmp_path: Path) -> None:
+    def command(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "storysite", "build", "-s", str(five_stories), *args], check=False, capture_output=True, text=True)
+
+    built = command("--timings")
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.startswith("Built 6 stories") and built.stdout.endswith("\n")
+    assert built.stderr.splitlines()[-1].split()[0] == "total"
+    again = command("--timings")
+    assert again.returncode == 0 and [line.split()[0] for line in again.stderr.splitlines()][-2:] == ["discover", "total"], (
+        "the build cache was committed: the second build finds nothing changed"
+    )
+    assert command("--no-cache", "--out", str(tmp_path / "cold")).returncode == 0
+    cold = {p.relative_to(tmp_path / "cold"): p.read_bytes() for p in (tmp_path / "cold").rglob("*") if p.is_file()}
+    assert {p.relative_to(five_stories / "_site"): p.read_bytes() for p in (five_stories / "_site").rglob("*") if p.is_file()} == cold

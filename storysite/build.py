@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .assemble import assemble_site
 from .cache import BuildCache, version_scope
-from .collector import collector_slowed
+from .collector import collector_paused, collector_slowed
 from .config import Config
 from .dates import build_time
 from .errors import ContentError, Problem
@@ -80,7 +80,7 @@ def build_site(
             stories, pages = parse_sources(sources, config, advance, cache)
         else:
             stories, pages = reuse.parsed.parse(sources, lambda changed: parse_sources(changed, config, advance, cache))
-    with stages.stage("assemble", len(stories) + len(pages)):
+    with stages.stage("assemble", len(stories) + len(pages)), collector_paused():  # it makes lasting objects, no cycles
         site, warnings = assemble_site(config, sources, stories, pages, build_time())
         if reuse is not None:
             site = reuse.model.same_objects(site)

@@ -4,7 +4,8 @@ One SQLite file holds (namespace, key) -> JSON value. Each namespace carries a s
 names everything its values depend on besides the key (the storysite version, the config, the
 theme's files); opening a namespace with another scope forgets its old values. Every value is
 stored with its own checksum, and a file SQLite cannot read is deleted and started afresh: a
-corrupt or half-written cache is rebuilt, never trusted. Values are JSON, never pickles, so a
+corrupt or half-written cache is rebuilt, never trusted. Values are JSON (records: `marshal` data
+of plain values, checked against their checksum before they are loaded), never pickles, so a
 cache file that came from elsewhere cannot run code.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import marshal
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -72,27 +74,25 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+_MARSHAL_VERSION = 4
+"""The `marshal` format records are written in (Python 3.4 and later read it)."""
+
+
 def _record(value: Any, texts: Sequence[str]) -> bytes:
-    """A value and the lengths of its texts as JSON on the first line, then the texts one after another."""
-    return _json([value, [len(text) for text in texts]]) + b"\n" + "".join(texts).encode("utf-8", "surrogatepass")
+    """A JSON-able value and its texts, marshalled: several times quicker to load than JSON."""
+    return marshal.dumps((value, list(texts)), _MARSHAL_VERSION)
 
 
 def _loaded_record(data: bytes, checksum: bytes) -> tuple[Any, list[str]]:
-    """A record back from its bytes; ValueError when they are damaged."""
+    """A record back from its bytes; ValueError when they are damaged or of another shape."""
     if _checksum(data) != checksum:
         raise ValueError("checksum mismatch")
-    head = data.index(b"\n")  # JSON never holds a raw line end
-    joined = data[head + 1 :].decode("utf-8", "surrogatepass")
-    texts, start = [], 0
     try:
-        value, lengths = json.loads(data[:head])
-        for length in lengths:
-            texts.append(joined[start : start + length])
-            start += length
-    except TypeError:
+        value, texts = marshal.loads(data)
+    except (EOFError, TypeError, ValueError):
         raise ValueError("not a record") from None
-    if start != len(joined):
-        raise ValueError("texts of another length")
+    if type(texts) is not list or not all(type(text) is str for text in texts):
+        raise ValueError("not a record")
     return value, texts
 
 
@@ -238,7 +238,7 @@ class BuildCache:
                 self._run(lambda db: None)
 
     def put_record(self, namespace: str, key: str, value: Any, texts: Sequence[str]) -> None:
-        """Store a JSON-able value with long texts beside it, kept as they are rather than escaped as JSON (quicker to read)."""
+        """Store a JSON-able value with long texts beside it, marshalled rather than as JSON (quicker to read)."""
         self._put(namespace, key, _record(value, texts))
 
     def memo(self, namespace: str, compute: Callable[[str], T], encode: Callable[[T], Any], decode: Callable[[Any], T]) -> Callable[[str], T]:

@@ -8,10 +8,11 @@ were not older than that moment by a margin wider than any granularity is rememb
 of its bytes, and recalled only when its bytes still give that hash; once its times are old enough,
 it is remembered again without them.
 
-What is remembered: the file split into front-matter and body (front-matter values as typed JSON),
-a story's checked front-matter and its converted Markdown. The build cache's scope names the
-storysite version, the Markdown engine, the YAML loader, the site folder and the settings that the
-front-matter checks read.
+What is remembered: the file's front-matter (values as typed JSON), where its body starts, a
+story's checked front-matter and its converted Markdown; not the Markdown itself, which nothing
+after the parse stage reads but a message that names a line (`sources.line_of` reads the file
+again then). The build cache's scope names the storysite version, the Markdown engine, the YAML
+loader, the site folder and the settings that the front-matter checks read.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from .sources import Document
 from .yamlload import YAML_ENGINE
 
 NAMESPACE = "parsed-files"
+RECORD = "record-2"
+"""The layout of a remembered file: another one forgets what was remembered."""
 MARGIN_NS = 3 * 10**9
 """How much older than the build a file's times must be to trust them (FAT keeps times to 2 s)."""
 _DATE, _DATETIME = "\x00date", "\x00datetime"
@@ -53,7 +56,7 @@ class ParsedFiles:
         """Files recalled by their bytes whose times can be trusted now: worth remembering again."""
         self.looked_at = time.time_ns()
         if self.cache is not None:
-            scope = version_scope(MARKDOWN_ENGINE, YAML_ENGINE, str(config.root), *meta_settings(config))
+            scope = version_scope(RECORD, MARKDOWN_ENGINE, YAML_ENGINE, str(config.root), *meta_settings(config))
             self.cache.namespace(NAMESPACE, scope)
 
     def recall(self, paths: Sequence[Path]) -> dict[Path, Recalled]:
@@ -103,7 +106,7 @@ class ParsedFiles:
         tagged = [key for key, value in doc.meta.items() if _tagged(value)]
         checked = _story_fields(meta) if meta is not None else None
         fields = [front_matter, tagged, doc.shown, doc.lines, doc.body_line, doc.removed_lines, body.word_count, checked, body_key]
-        self.cache.put_record(NAMESPACE, str(doc.path), [file_signature, bytes_key, *fields], [doc.body, body.html, body.first_paragraph])
+        self.cache.put_record(NAMESPACE, str(doc.path), [file_signature, bytes_key, *fields], [body.html, body.first_paragraph])
 
     def _settled(self, path: Path) -> bool:
         """Whether a file's modification and status-change times are older than this build by the margin."""
@@ -215,10 +218,10 @@ def _decoded(path: Path, fields: list[Any], texts: list[str]) -> Recalled | None
     """A remembered file back; None for a record of another shape."""
     try:
         front_matter, tagged, shown, lines, body_line, removed, word_count, checked, body_key = fields
-        body, html, first_paragraph = texts
+        html, first_paragraph = texts
         for key in tagged:
             front_matter[key] = _decoded_value(front_matter[key])
-        doc = Document(path, shown, front_matter, lines, body, body_line, tuple(removed))
+        doc = Document(path, shown, front_matter, lines, "", body_line, tuple(removed), body_unread=True)
         meta = _story_back(checked, doc) if checked is not None else None
         if type(shown) is str and type(lines) is dict and type(body_line) is int and type(word_count) is int and type(body_key) is str:
             return doc, meta, Rendered(html, first_paragraph, word_count), body_key

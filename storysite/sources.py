@@ -49,6 +49,8 @@ class Document:
     """The file line the body starts on."""
     removed_lines: tuple[int, ...] = ()
     """Lines from which control characters were removed (XML cannot carry them)."""
+    body_unread: bool = False
+    """The file is as an earlier build parsed it and its body was not read again: `body` is empty."""
 
 
 def discover(content_dir: Path) -> Sources:
@@ -174,7 +176,13 @@ def _meta_without_control_characters(meta: dict[str, Any]) -> tuple[dict[str, An
 
 def line_of(document: Document, needle: str) -> int | None:
     """The file line where `needle` first appears in the body, for messages."""
-    index = document.body.find(needle)
+    body = document.body
+    if document.body_unread:
+        try:
+            body = read_document(document.path, document.shown).body
+        except (ContentError, OSError):
+            return None
+    index = body.find(needle)
     if index < 0:
         return None
-    return document.body_line + document.body.count("\n", 0, index)
+    return document.body_line + body.count("\n", 0, index)

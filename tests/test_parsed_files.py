@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from storysite.cache import CACHE_DIR, CACHE_FILE, open_cache
 from storysite.cli import main
 from storysite.config import load_config
 from storysite.parse import parse_sources
-from storysite.sources import discover
+from storysite.sources import Document, discover
 
 from .conftest import story
 
@@ -116,8 +117,16 @@ def test_a_remembered_file_parses_to_what_reading_it_gives(scratch_site, no_marg
         read_stories, read_pages = parse_sources(discover(config.content_dir), config, cache=cache)
     with open_cache(root) as cache:
         stories, pages = parse_sources(discover(config.content_dir), config, cache=cache)
-    assert pages == read_pages
-    assert [(s.doc, s.meta, s.body) for s in stories] == [(s.doc, s.meta, s.body) for s in read_stories]
+    # The Markdown itself is not remembered (nothing after the parse stage reads it): a remembered
+    # file's document is the one read but for its body.
+    def as_remembered(doc: Document) -> Document:
+        return replace(doc, body="", body_unread=True)
+
+    assert [s.doc.path.name for s in stories if s.doc.body_unread] == ["one.md", "two.md"], "three and four are read again"
+    assert [replace(page, doc=as_remembered(page.doc)) for page in read_pages] == pages
+    assert [(as_remembered(r.doc) if s.doc.body_unread else r.doc, r.meta, r.body) for r, s in zip(read_stories, stories)] == [
+        (s.doc, s.meta, s.body) for s in stories
+    ]
     rich = next(s.doc.meta for s in stories if s.doc.path.name == "one.md")
     assert rich["series"]["steps"][1]["two"].utcoffset() is not None and type(rich["weight"]) is float
     assert [type(s.doc.meta["date"]) for s in stories] == [type(s.doc.meta["date"]) for s in read_stories]
@@ -208,3 +217,24 @@ def test_markdown_of_files_not_read_stays_cached_for_when_their_times_change(
     built = cached_build(root)
     assert len(reads) == 5 and converted == [], "every file read again, no body converted again"
     assert built == cold_build(root, tmp_path / "cold")
+
+
+def test_a_remembered_file_names_the_line_of_a_dead_link_as_a_read_one_does(scratch_site, no_margin: None, caplog: pytest.LogCaptureFixture) -> None:
+    root = scratch_site({**SITE, "content/stories/two.md": story(title="Two", date="2025-01-02", body="Words.\n\nSee [gone](gone.md).\n")})
+    text = (root / "content/stories/two.md").read_text(encoding="utf-8")
+    line = text[: text.index("[gone]")].count("\n") + 1
+    warnings = []
+    for edit in ("", "An edit of another story.\n"):
+        rewrite(root / "content/stories/one.md", RICH_FRONT_MATTER + edit)
+        caplog.clear()
+        cached_build(root)
+        warnings.append([record.getMessage() for record in caplog.records if "gone.md" in record.getMessage()])
+    config = load_config(root, jobs=1)
+    with open_cache(root) as cache:
+        stories, _ = parse_sources(discover(config.content_dir), config, cache=cache)
+    assert next(s.doc for s in stories if s.doc.path.name == "two.md").body_unread, "the second build did not read it again"
+    expected = (
+        f"content/stories/two.md:{line}: link to 'gone.md' matches no published story, page or file"
+        " (check the file name; a link to a story is its file name, e.g. other-story.md)"
+    )
+    assert warnings[0] == warnings[1] == [expected]

@@ -218,6 +218,10 @@ class BuildCache:
         self.misses += len(set(keys)) - len(found)
         return found
 
+    def count_misses(self, count: int) -> None:
+        """Count values looked for without asking (their keys were known to be absent)."""
+        self.misses += count
+
     def keys(self, namespace: str) -> frozenset[str]:
         """The keys that have a value in `namespace` (some may turn out damaged when read)."""
         assert namespace in self._scopes, f"declare the namespace {namespace!r} first"

@@ -58,29 +58,40 @@ def worker_count(jobs: int, items: int) -> int:
     return min(wanted, -(-items // CHUNK))
 
 
-def _serial_map(function: Callable[[T], R], batch: Sequence[T], advance: Advance = no_progress) -> list[R]:
+def _serial_map(function: Callable[[T], R], batch: Sequence[T], advance: Advance = no_progress, then: Then | None = None) -> list[R]:
     results = []
-    for item in batch:
-        results.append(function(item))
+    for index, item in enumerate(batch):
+        results.append(result := function(item))
         advance(1)
+        if then is not None:
+            then(index, result)
     return results
 
+
+Then = Callable[[int, Any], None]
+"""Called in this process with each item's index and result, as soon as this process is free to."""
 
 _forked: Callable[[int], Any] | None = None
 """The function fork_map's workers call: set before they start, so each inherits it."""
 
 
-def fork_map(function: Callable[[int], R], count: int, jobs: int, advance: Advance = no_progress) -> list[R]:
+def fork_map(
+    function: Callable[[int], R], count: int, jobs: int, advance: Advance = no_progress, then: Then | None = None
+) -> list[R]:
     """[function(0), ..., function(count - 1)], on up to `jobs` processes (0: one per core).
 
     This process and forked workers share the work as they are free. Workers inherit `function` and all it
     reaches, so nothing is pickled on the way in and it may be a closure; only results travel back.
     Where forking is not safe, it all runs here. An error is the one a serial run would meet first.
+
+    `then(index, result)`, when given, runs here for every result (in no set order) as this process
+    comes to it between chunks of its own: work that must happen in this process (storing results,
+    say) is then shared out too, since this process takes fewer chunks while it does that.
     """
     global _forked
     processes = worker_count(jobs, count)
     if processes == 1 or not _can_fork():
-        return _serial_map(function, range(count), advance)
+        return _serial_map(function, range(count), advance, then)
     _forked = function
     # What exists now, the workers only read: keep their garbage collector off it, so that the
     # memory pages they share with this process stay shared instead of being copied.
@@ -94,20 +105,38 @@ def fork_map(function: Callable[[int], R], count: int, jobs: int, advance: Advan
             # worker has started yet (a cancelled task is one it may do itself). So whoever is quicker
             # does more, and no process sits idle while another has a long list left.
             sent = [executor.submit(_run_forked, chunk) for chunk in chunks]
+            waiting: list[int] = []
+            """Chunks a worker took, not yet handed to `then`."""
+
+            def settle(number: int) -> None:
+                if number not in done:
+                    done[number] = sent[number].exception() or sent[number].result()
+                    advance(len(chunks[number]))
+                outcome = done[number]
+                if then is not None and not isinstance(outcome, BaseException):
+                    for index, result in zip(chunks[number], outcome):
+                        then(index, result)
+
             # The pool's threads here hand results in and tasks out: let them have the interpreter
             # lock soon after they ask, or the workers wait for their next task.
             sys.setswitchinterval(SWITCH_INTERVAL)
             for number, future in enumerate(sent):
-                if future.cancel():
-                    try:
-                        done[number] = [function(index) for index in chunks[number]]
-                    except Exception as exc:  # raised below, in the order a serial run would meet it
-                        done[number] = exc
-                    advance(len(chunks[number]))
-            for number, future in enumerate(sent):
-                if number not in done:
-                    done[number] = future.exception() or future.result()
-                    advance(len(chunks[number]))
+                if not future.cancel():
+                    waiting.append(number)
+                    continue
+                try:
+                    done[number] = [function(index) for index in chunks[number]]
+                except Exception as exc:  # raised below, in the order a serial run would meet it
+                    done[number] = exc
+                advance(len(chunks[number]))
+                settle(number)
+                if then is not None:
+                    finished = [other for other in waiting if sent[other].done()]
+                    waiting = [other for other in waiting if other not in finished]
+                    for other in finished:
+                        settle(other)
+            for number in waiting:
+                settle(number)
             results: list[R] = []
             for number in range(len(chunks)):
                 outcome = done[number]

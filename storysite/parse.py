@@ -64,8 +64,18 @@ def parse_sources(
     if cached is not None:
         cached.namespace("markdown", version_scope(MARKDOWN_ENGINE))
     converted_before = cached.keys("markdown") if cached is not None else frozenset()
+
+    def store(index: int, result: _Read | list[Problem]) -> None:
+        """Keep in the cache what a worker (or this process) just converted, while other files are still parsed."""
+        if cached is not None and not isinstance(result, list) and result[3] is not None:
+            doc, meta, key, (body, _) = result
+            cached.put("markdown", key, [body.html, body.first_paragraph, body.word_count])
+            remembered.remember(doc, meta if isinstance(meta, StoryFrontMatter) else None, body, key)
+
     # Forked workers inherit what they need: only what they read and made travels back.
-    read = fork_map(lambda index: _read_file(config, fresh[index], converted_before, cached is not None), len(fresh), config.jobs, advance)
+    read = fork_map(
+        lambda index: _read_file(config, fresh[index], converted_before, cached is not None), len(fresh), config.jobs, advance, store
+    )
     results: dict[Path, _Read | list[Problem]] = dict(zip((path for path, _ in fresh), read))
     for path, is_story in entries:
         if path in recalled:
@@ -78,8 +88,9 @@ def parse_sources(
     parsed = {path: result for path, result in results.items() if not isinstance(result, list)}
     bodies = _bodies(parsed, cached)
     for path, _ in fresh:
-        doc, checked_meta, key, _ = parsed[path]
-        remembered.remember(doc, checked_meta if isinstance(checked_meta, StoryFrontMatter) else None, bodies[path][0], key)
+        doc, checked_meta, key, converted = parsed[path]
+        if converted is None:  # its Markdown came from the cache (`store` remembered the others)
+            remembered.remember(doc, checked_meta if isinstance(checked_meta, StoryFrontMatter) else None, bodies[path][0], key)
     for path in remembered.unsettled_before:
         doc, remembered_meta, body, key = recalled[path]
         remembered.remember(doc, remembered_meta, body, key)
@@ -122,16 +133,19 @@ def _checked(config: Config, doc: Document, is_story: bool) -> Checked | list[Pr
 def _bodies(parsed: dict[Path, _Read], cache: BuildCache | None) -> dict[Path, _Converted]:
     """Each file's HTML (and a story's term counts): as converted now, else from the build cache.
 
-    Those converted now are stored in the cache; one it fails to give back is converted here.
+    Those converted as they were read are in the cache already; one it fails to give back is converted here and stored.
     """
-    # Every key is asked for, so the cache counts what it had and what it lacked.
-    keys = [key for _, _, key, _ in parsed.values() if key]
+    keys = [key for _, _, key, converted in parsed.values() if key and converted is None]
     stored = cache.get_many("markdown", keys) if cache is not None and keys else {}
+    if cache is not None:
+        cache.count_misses(sum(1 for _, _, key, converted in parsed.values() if key and converted is not None))
     bodies: dict[Path, _Converted] = {}
     for path, (doc, meta, key, converted) in parsed.items():
-        if converted is None:
-            body = _decoded(stored.get(key))
-            converted = (body, None) if body is not None else _converted(doc, meta)
+        if converted is not None:
+            bodies[path] = converted
+            continue
+        body = _decoded(stored.get(key))
+        converted = (body, None) if body is not None else _converted(doc, meta)
         if cache is not None and key and key not in stored:
             body = converted[0]
             cache.put("markdown", key, [body.html, body.first_paragraph, body.word_count])

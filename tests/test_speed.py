@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -137,6 +138,18 @@ def test_no_forking_while_other_threads_run(monkeypatch: pytest.MonkeyPatch) -> 
         stop.set()
         watcher.join()
     assert _CountingPool.started == 0
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_fork_map_hands_every_result_to_this_process_once(jobs: int, counting_pool) -> None:
+    handed: list[tuple[int, int, int]] = []
+    count = parallel.MIN_ITEMS + 5 * parallel.CHUNK + 3
+    results = parallel.fork_map(lambda index: index * index, count, jobs, then=lambda i, r: handed.append((i, r, os.getpid())))
+    assert results == [index * index for index in range(count)]
+    assert sorted(index for index, _, _ in handed) == list(range(count)), "each index once"
+    assert all(result == index * index for index, result, _ in handed)
+    assert {pid for _, _, pid in handed} == {os.getpid()}, "`then` runs in the calling process"
+    assert counting_pool.started == (1 if jobs == 2 else 0)
 
 
 def test_parallel_build_is_byte_identical_to_serial(scratch_site, tmp_path: Path, counting_pool) -> None:

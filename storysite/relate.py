@@ -352,29 +352,57 @@ def related_links(
 ) -> dict[str, tuple[RelatedLink, ...]]:
     """Relations as the theme shows them: the linked story and its reasons in the linking story's language."""
     by_slug = {story.slug: story for story in stories}
+    languages: dict[str, _Reasons] = {}
     links = {}
     for slug, ranked in relations.by_slug.items():
-        t = translators(by_slug[slug].lang)
-        links[slug] = tuple(
-            RelatedLink(by_slug[r.slug], r.score, reasons(r, by_slug[r.slug], weights, t), r.components, r.pinned)
+        lang = by_slug[slug].lang
+        said = languages.get(lang)
+        if said is None:
+            said = languages[lang] = _Reasons(weights, translators(lang))
+        links[slug] = tuple([
+            RelatedLink(linked, r.score, said.reasons(r, linked), r.components, r.pinned)
             for r in ranked
-        )
+            for linked in (by_slug[r.slug],)
+        ])
     return links
 
 
 def reasons(relation: Relation, story: Story, weights: Mapping[str, float], t: Callable[..., str]) -> tuple[str, ...]:
     """Why `story` is related, strongest reason first, through the theme's UI strings."""
-    values = relation.components
-    said: list[tuple[float, str]] = []
-    if values.get("niche"):
-        said.append((weights["niche"] * values["niche"], t("related_same_niche")))
-    if relation.shared_audiences and values.get("audience"):
-        titles = [a.title for a in story.audiences if a.slug in relation.shared_audiences]
-        said.append((weights.get("audience", 0.0) * values.get("audience", 0.0), t("related_audiences", audiences=", ".join(titles))))
-    if relation.shared_tags and values.get("tags"):
-        titles = [tag.title for tag in story.tags if tag.slug in relation.shared_tags]
-        said.append((weights["tags"] * values["tags"], t("related_tags", tags=", ".join(titles))))
-    if values.get("text", 0.0) >= TEXT_REASON:
-        said.append((weights["text"] * values["text"], t("related_text")))
-    said.sort(key=lambda pair: -pair[0])
-    return ((t("related_pinned"),) if relation.pinned else ()) + tuple(text for _, text in said)
+    return _Reasons(weights, t).reasons(relation, story)
+
+
+class _Reasons:
+    """`reasons` in one language, each UI string made once: tens of thousands of links say the same few things."""
+
+    def __init__(self, weights: Mapping[str, float], t: Callable[..., str]) -> None:
+        self.weights = weights
+        self.t = t
+        self.made: dict[tuple[str, str | None], str] = {}
+
+    def said(self, key: str, value: str | None = None) -> str:
+        """t(key), or t(key) with the one value its string names (audiences, tags)."""
+        text = self.made.get((key, value))
+        if text is None:
+            text = self.made[(key, value)] = self.t(key, **({} if value is None else {key.removeprefix("related_"): value}))
+        return text
+
+    def reasons(self, relation: Relation, story: Story) -> tuple[str, ...]:
+        values, weights, said = relation.components, self.weights, self.said
+        # Strongest first; equals in the order they are said here (the second value), never compared by their words.
+        found: list[tuple[float, int, str]] = []
+        if values.get("niche"):
+            found.append((-weights["niche"] * values["niche"], 0, said("related_same_niche")))
+        if relation.shared_audiences and values.get("audience"):
+            shared = relation.shared_audiences
+            titles = ", ".join([a.title for a in story.audiences if a.slug in shared])
+            found.append((-weights.get("audience", 0.0) * values.get("audience", 0.0), 1, said("related_audiences", titles)))
+        if relation.shared_tags and values.get("tags"):
+            shared = relation.shared_tags
+            titles = ", ".join([tag.title for tag in story.tags if tag.slug in shared])
+            found.append((-weights["tags"] * values["tags"], 2, said("related_tags", titles)))
+        if values.get("text", 0.0) >= TEXT_REASON:
+            found.append((-weights["text"] * values["text"], 3, said("related_text")))
+        if len(found) > 1:
+            found.sort()
+        return ((said("related_pinned"),) if relation.pinned else ()) + tuple([text for _, _, text in found])

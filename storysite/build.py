@@ -93,7 +93,9 @@ def build_site(
         log.warning("%s", warning)
     with stages.stage("relate", len(site.stories)):
         if reuse is None and cache.enabled:
-            relations = relate_kept(site.stories, config, site.built_at, cache, partial(cached_text_terms, cache=cache, jobs=config.jobs, parsed=parsed_terms))
+            # Each story's text digest: relate keeps its term counts by it, page records digest stories with it.
+            texts = {story.slug: text_digest(story) for story in site.stories}
+            relations = relate_kept(site.stories, config, site.built_at, cache, partial(cached_text_terms, cache=cache, jobs=config.jobs, parsed=parsed_terms, texts=texts), texts)
         elif reuse is None:
             relations = relate_stories(site.stories, config, site.built_at, cached_text_terms(site.stories, cache, config.jobs, parsed_terms))
         else:
@@ -119,7 +121,7 @@ def build_site(
             if reuse is None and cache.enabled:
                 scope = records_scope(config, _theme_folders(config, chain))
                 records = load_page_records(cache, scope, config.output_dir)
-                records.start(site, env)
+                records.start(site, env, texts)
             rendered = render_site(
                 site, related, env, partial(translator, strings), config.paginate, advance, config.jobs, memo, records, stager,
             )
@@ -164,13 +166,15 @@ def _theme_folders(config: Config, chain: tuple[ThemeLayer, ...]) -> list[Path]:
 
 
 def cached_text_terms(
-    stories: Sequence[Story], cache: BuildCache, jobs: int = 1, parsed: Mapping[Path, tuple[str, bytes]] | None = None
+    stories: Sequence[Story], cache: BuildCache, jobs: int = 1, parsed: Mapping[Path, tuple[str, bytes]] | None = None,
+    texts: Mapping[str, str] | None = None,
 ) -> dict[str, TextTerms]:
     """Each story's term counts for text similarity, from the parse stage or the build cache when they have them.
 
     `parsed` holds, by source file, the body HTML the parse stage counted terms in and the counts:
     they are the story's own when its content is that HTML (no link in it was rewritten). Those
-    neither has are worked out on up to `jobs` processes; all are stored in the cache.
+    neither has are worked out on up to `jobs` processes; all are stored in the cache (by `text_digest`,
+    taken from `texts` where it has them).
     """
     counted = parsed or {}
     terms = {
@@ -181,7 +185,7 @@ def cached_text_terms(
     if not cache.enabled:
         return terms
     cache.namespace("text-terms", version_scope(TEXT_ANALYSIS))
-    keys = {story.slug: text_digest(story) for story in stories}
+    keys = {story.slug: (texts or {}).get(story.slug) or text_digest(story) for story in stories}
     stored = cache.get_many("text-terms", [keys[story.slug] for story in stories if story.slug not in terms])
     missing = []
     for story in stories:

@@ -12,7 +12,7 @@ no render, and the writer need not compare bytes. Everything else a page depends
 theme files, UI strings, the settings, the versions of storysite, Python and the libraries) is the
 records' scope: any change to it renders every page again.
 
-Digests are of pickled values (never unpickled); the records are stored as JSON.
+Digests are of values made plain (see `_Digests`); the records are stored as JSON.
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
-import io
+import marshal
 import os
 import pickle
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
+from operator import attrgetter
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -66,62 +67,152 @@ def _key(value: object) -> str | None:
     return None if found is None else "\x1f".join(found)
 
 
-def _named(key: str) -> str:
-    """Stands for a site-model object in a pickled value (which is only ever hashed)."""
-    return key
-
-
-def _link(story: str, reasons: tuple[str, ...], pinned: bool) -> None:
-    """Stands for a related link whose score a page does not show."""
-
-
-def _plain_mapping(proxy: MappingProxyType[Any, Any]) -> tuple[Any, ...]:
-    return dict, (dict(proxy),)
+_MARK = ...
+"""Opens the plain form of every value that is not plain data itself (an Ellipsis in a value is marked too)."""
+_ATOMS = frozenset({str, int, float, bool, type(None), bytes})
+_LINK = "link"
+"""The mark of a related link whose score a page does not show."""
+_PICKLED = "pickle"
 
 
 class _Digests:
     """Digests of values: equal digests mean values a template cannot tell apart.
 
-    Site-model objects count by name; related links count without their scores unless asked to.
-    Only the types named here cost a call back into Python while a value is pickled.
+    A value is turned into plain data that `marshal` writes (version 2: no references, so the
+    bytes depend on the values alone, not on sharing), which is then hashed. Site-model objects
+    count by name; related links count without their scores unless asked to; other dataclasses
+    by their fields; a mapping proxy, date and time or path by its type and what it holds; any
+    other type by its pickle. Every such form opens with `_MARK` and what it stands for, which
+    plain data never does: different values never give the same plain form.
     """
 
     def __init__(self, keys: Mapping[int, str]) -> None:
-        self._buffer = io.BytesIO()
         self._keys = keys
-        named: dict[type, Any] = {kind: self._named for kind in _NAMED}
-        self._picklers = {}
-        for scores in (True, False):
-            pickler = pickle.Pickler(self._buffer, protocol=5)
-            pickler.fast = True  # no memo: the bytes depend on the values alone, not on sharing
-            pickler.dispatch_table = {
-                **named, MappingProxyType: _plain_mapping, dt.datetime: _plain_datetime, TermRef: _plain_ref,
-                **({} if scores else {RelatedLink: _without_scores}),
-            }
-            self._picklers[scores] = pickler
-
-    def _named(self, obj: object) -> tuple[Any, ...]:
-        key = self._keys.get(id(obj))
-        return _named, (key if key is not None else _key(obj),)
+        self._scores = True
+        self._named: dict[int, tuple[Any, ...]] = {}
+        self._convert = _Converters(self)
+        self._shared: dict[int, tuple[object, tuple[Any, ...]]] = {}
+        """Plain forms of frozen objects of plain data by id, with the object (so that its id is not reused)."""
 
     def of(self, value: object, scores: bool = True) -> bytes:
-        self._buffer.seek(0)
-        self._buffer.truncate()
-        self._picklers[scores].dump(value)
-        return hashlib.blake2b(self._buffer.getvalue(), digest_size=_DIGEST).digest()
+        self._scores = scores
+        return hashlib.blake2b(marshal.dumps(self.plain(value), 2), digest_size=_DIGEST).digest()
+
+    def of_fields(self, obj: object) -> bytes:
+        """The digest of an object's own field values (nested site-model objects by name)."""
+        self._scores = True
+        return hashlib.blake2b(marshal.dumps(self.plain_tuple(_fields_of(type(obj))[1](obj)), 2), digest_size=_DIGEST).digest()
+
+    def of_story(self, story: Story, text: str) -> bytes:
+        """`of_fields` of a story, its title, summary and content taken in as their digest `text` (see `relate_store.text_digest`)."""
+        self._scores = True
+        values = self.plain_tuple(_STORY_REST(story))
+        return hashlib.blake2b(marshal.dumps((_MARK, "text", text, values), 2), digest_size=_DIGEST).digest()
+
+    def plain(self, value: Any) -> Any:
+        kind = type(value)
+        return value if kind in _ATOMS else self._convert[kind](value)
+
+    def plain_tuple(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
+        atoms = _ATOMS
+        if atoms.issuperset(map(type, values)):
+            return values
+        convert = self._convert
+        return tuple([value if type(value) in atoms else convert[type(value)](value) for value in values])
+
+    def plain_list(self, values: list[Any]) -> list[Any]:
+        atoms, convert = _ATOMS, self._convert
+        return [value if type(value) in atoms else convert[type(value)](value) for value in values]
+
+    def plain_dict(self, mapping: Mapping[Any, Any]) -> dict[Any, Any]:
+        atoms = _ATOMS
+        if not atoms.issuperset(map(type, mapping)):
+            plain = self.plain
+            return {plain(key): plain(value) for key, value in mapping.items()}
+        if atoms.issuperset(map(type, mapping.values())):
+            return dict(mapping)
+        convert = self._convert
+        return {key: value if type(value) in atoms else convert[type(value)](value) for key, value in mapping.items()}
+
+    def proxy(self, proxy: MappingProxyType[Any, Any]) -> tuple[Any, ...]:
+        return (_MARK, "mappingproxy", self.plain_dict(proxy))
+
+    def named(self, obj: object) -> tuple[Any, ...]:
+        known = self._named.get(id(obj))
+        if known is not None:
+            return known
+        key = self._keys.get(id(obj))
+        return (_MARK, None, key if key is not None else _key(obj))
+
+    def know(self, objects: Mapping[str, object]) -> None:
+        """The plain forms of the site-model objects of this build (alive as long as these records)."""
+        self._named = {id(obj): (_MARK, None, key) for key, obj in objects.items()}
+
+    def link(self, link: RelatedLink) -> tuple[Any, ...]:
+        if self._scores:
+            return self.dataclass(link)
+        return (_MARK, _LINK, self.plain(link.story), self.plain_tuple(link.reasons), link.pinned)
+
+    def dataclass(self, obj: object) -> tuple[Any, ...]:
+        name, values = _fields_of(type(obj))
+        return (_MARK, name, self.plain_tuple(values(obj)))
+
+    def shared(self, obj: object) -> tuple[Any, ...]:
+        """A frozen dataclass's plain form, made once for an object many values hold (a story's niche and tags)."""
+        known = self._shared.get(id(obj))
+        if known is None:
+            name, values = _fields_of(type(obj))
+            plain = self.plain_tuple(values(obj))
+            if not _ATOMS.issuperset(map(type, plain)):
+                return (_MARK, name, plain)  # it holds values that may change: never remembered
+            known = self._shared[id(obj)] = (obj, (_MARK, name, plain))
+        return known[1]
+
+
+class _Converters(dict[type, Callable[[Any], Any]]):
+    """What turns a value of each type other than `_ATOMS` into plain data, found when the type is first met."""
+
+    def __init__(self, digests: _Digests) -> None:
+        super().__init__({kind: digests.named for kind in _NAMED})
+        self.update({
+            tuple: digests.plain_tuple, list: digests.plain_list, dict: digests.plain_dict, MappingProxyType: digests.proxy,
+            dt.datetime: _plain_datetime, type(Path()): _plain_path, RelatedLink: digests.link, TermRef: digests.shared,
+        })
+        self._digests = digests
+
+    def __missing__(self, kind: type) -> Callable[[Any], Any]:
+        found = self[kind] = self._digests.dataclass if is_dataclass(kind) else _pickled
+        return found
+
+
+def _pickled(value: object) -> tuple[Any, ...]:
+    return (_MARK, _PICKLED, pickle.dumps(value, protocol=5))
+
+
+_FIELDS: dict[type, tuple[str, Callable[[Any], tuple[Any, ...]]]] = {}
+
+
+def _fields_of(kind: type) -> tuple[str, Callable[[Any], tuple[Any, ...]]]:
+    """A dataclass type's full name, and what gives the values of its fields (in one call)."""
+    found = _FIELDS.get(kind)
+    if found is None:
+        names = [f.name for f in fields(kind)]
+        getter = attrgetter(*names) if len(names) > 1 else (lambda obj: tuple(getattr(obj, name) for name in names))
+        found = _FIELDS[kind] = (f"{kind.__module__}.{kind.__qualname__}", getter)  # type: ignore[assignment]
+    return found  # type: ignore[return-value]
+
+
+_STORY_REST = attrgetter(*(f.name for f in fields(Story) if f.name not in ("title", "summary", "content")))
+"""A story's fields but those `relate_store.text_digest` digests."""
 
 
 def _plain_datetime(value: dt.datetime) -> tuple[Any, ...]:
-    # Quicker than a datetime's own pickling; the zone's repr tells zones of one offset apart.
-    return dt.datetime, (value.isoformat(), repr(value.tzinfo))
+    # The zone's repr tells zones of one offset apart.
+    return (_MARK, "datetime", value.isoformat(), repr(value.tzinfo))
 
 
-def _plain_ref(ref: TermRef) -> tuple[Any, ...]:
-    return TermRef, (ref.kind, ref.slug, ref.title, ref.url)
-
-
-def _without_scores(link: RelatedLink) -> tuple[Any, ...]:
-    return _link, (link.story, link.reasons, link.pinned)
+def _plain_path(path: Path) -> tuple[Any, ...]:
+    return (_MARK, "path", str(path))
 
 
 @dataclass(frozen=True)
@@ -153,7 +244,8 @@ class PageRecords:
         self._digests = _Digests(self._keys)
         self._wholes: dict[str, bytes] = {}
         self._pair_values: dict[tuple[str, tuple[str, ...]], bytes] = {}
-        self._holds: dict[int, bool] = {}
+        self._failing_reads: set[int] | None = None
+        self._texts: Mapping[str, str] = {}
         self._kept: dict[str, list[Any]] = {}
         self._fresh: dict[str, Fresh] = {}
         self._reading: dict[str, set[str]] | None = None
@@ -167,11 +259,17 @@ class PageRecords:
         """True when the last build left records to keep pages by."""
         return bool(self._stored and self._stored.pages)
 
-    def start(self, site: Site, env: Environment) -> None:
-        """Begin rendering `site`: know its objects by name, and trace attribute reads in `env`."""
+    def start(self, site: Site, env: Environment, texts: Mapping[str, str] | None = None) -> None:
+        """Begin rendering `site`: know its objects by name, and trace attribute reads in `env`.
+
+        `texts`, when the caller has them: each story's `relate_store.text_digest` by slug (of its
+        title, summary and content, which a story's digest then need not go through again).
+        """
+        self._texts = texts or {}
         self._objects = {"\x1f".join(key): value for key, value in site_objects(site).items()}
         self._keys.clear()
         self._keys.update((id(value), key) for key, value in self._objects.items())
+        self._digests.know(self._objects)
         trace_reads(env, self._note)
 
     def _note(self, obj: object, name: object) -> None:
@@ -187,15 +285,14 @@ class PageRecords:
         stored = self._stored
         record = stored.pages.get(path) if stored is not None else None
         try:
-            if record is None or record[0] != (digest or self._call_digest(call, record[0].startswith(SCORES))):
+            if record is None:
                 return None
             reads = record[5]
-            if reads and not 0 <= min(reads) <= max(reads) < len(stored.pairs):  # type: ignore[union-attr]
+            if reads and (not 0 <= min(reads) <= max(reads) < len(stored.pairs) or not self._failing().isdisjoint(reads)):  # type: ignore[union-attr]
                 return None
-            if not all(self._holds[p] if p in self._holds else self._check(p) for p in reads):
+            if record[0] != (digest or self._call_digest(call, record[0].startswith(SCORES))):
                 return None
-            target = self.out_dir / path
-            status = os.stat(target, follow_symlinks=False)
+            status = os.stat(os.path.join(self.out_dir, path), follow_symlinks=False)
             if [status.st_size, status.st_mtime_ns, status.st_ino] != record[1:4] or status.st_nlink != 1:
                 return None
             origin = str(record[4])
@@ -203,7 +300,28 @@ class PageRecords:
             return None  # no such file, or a record of the wrong shape
         self._kept[path] = record
         self.kept_count += 1
-        return Output(path, None, target, origin, kept=True)
+        return Output(path, None, self.out_dir / path, origin, kept=True)
+
+    def _failing(self) -> set[int]:
+        """The stored reads whose values changed since the last build (worked out once)."""
+        if self._failing_reads is None:
+            stored = self._stored
+            assert stored is not None
+            changed = {
+                index for index, key in enumerate(stored.keys)
+                if key not in self._objects or self._whole(key) != stored.wholes[index * _DIGEST : (index + 1) * _DIGEST]
+            }
+            self._failing_reads = {
+                pair for pair, (key_index, attrs_index) in enumerate(stored.pairs)
+                if key_index in changed and not self._holds(pair, stored.keys[key_index], stored.attrs[attrs_index])
+            }
+        return self._failing_reads
+
+    def _holds(self, pair: int, key: str, attrs: tuple[str, ...]) -> bool:
+        """Whether the attributes a read names of an object that changed kept their values."""
+        stored = self._stored
+        assert stored is not None
+        return key in self._objects and self._pair_value(key, attrs) == stored.pair_digests[pair * _DIGEST : (pair + 1) * _DIGEST]
 
     def kept_data(self, path: str, inputs: object, make: Callable[[], Output]) -> Output:
         """A file made from plain `inputs` alone (the sitemap): kept as the last build wrote it when they are the same."""
@@ -219,25 +337,12 @@ class PageRecords:
     def _call_digest(self, call: object, scores: bool) -> str:
         return (SCORES if scores else "") + self._digests.of(call, scores).hex()
 
-    def _check(self, pair: int) -> bool:
-        stored = self._stored
-        assert stored is not None
-        key_index, attrs_index = stored.pairs[pair]
-        key, attrs = stored.keys[key_index], stored.attrs[attrs_index]
-        if key not in self._objects:
-            holds = False
-        elif self._whole(key) == stored.wholes[key_index * _DIGEST : (key_index + 1) * _DIGEST]:
-            holds = True  # nothing of the object changed
-        else:
-            holds = self._pair_value(key, attrs) == stored.pair_digests[pair * _DIGEST : (pair + 1) * _DIGEST]
-        self._holds[pair] = holds
-        return holds
-
     def _whole(self, key: str) -> bytes:
         found = self._wholes.get(key)
         if found is None:
             obj = self._objects[key]
-            found = self._wholes[key] = self._digests.of(tuple(getattr(obj, f.name) for f in fields(obj)))  # type: ignore[arg-type]
+            text = self._texts.get(obj.slug) if type(obj) is Story else None  # type: ignore[attr-defined]
+            found = self._wholes[key] = self._digests.of_fields(obj) if text is None else self._digests.of_story(obj, text)  # type: ignore[arg-type]
         return found
 
     def _pair_value(self, key: str, attrs: tuple[str, ...]) -> bytes:

@@ -68,13 +68,16 @@ TERMS_NAMESPACE = "text-terms"
 """The build cache's namespace of term counts by text digest (declared by the caller's `terms_of`)."""
 
 
-def relate_kept(stories: Sequence[Story], config: Config, now: dt.datetime, cache: BuildCache, terms_of: TermsOf) -> Relations:
+def relate_kept(
+    stories: Sequence[Story], config: Config, now: dt.datetime, cache: BuildCache, terms_of: TermsOf, texts: Mapping[str, str] | None = None
+) -> Relations:
     """The same Relations as `relate_stories`, brought up to date from the last build's state when it has one.
 
-    `terms_of` gives term counts of the stories it is asked about and declares TERMS_NAMESPACE.
+    `terms_of` gives term counts of the stories it is asked about and declares TERMS_NAMESPACE;
+    `texts`, when the caller has them, each story's `text_digest` by slug.
     """
     assert cache.path is not None
-    digests = {story.slug: text_digest(story) for story in stories}
+    digests = dict(texts) if texts is not None else {story.slug: text_digest(story) for story in stories}
     with collector_paused():
         # The state is let go before the collector runs again: it would walk all of it once, for nothing.
         relations = _relate_and_store(cache.path.parent / STATE_FILE, stories, config, now, cache, terms_of, digests)

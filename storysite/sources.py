@@ -100,15 +100,15 @@ def _markdown_in(folder: Path) -> tuple[tuple[Path, ...], dict[Path, tuple[Path,
         return (), {}
     found: list[Path] = []
     bundles: dict[Path, tuple[Path, ...]] = {}
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith((".", "_")):
-            continue
-        if entry.is_file() and entry.suffix == ".md":
-            found.append(entry)
-        elif entry.is_dir() and (entry / "index.md").is_file():
-            index = entry / "index.md"
+    # os.scandir knows most entries' kinds without asking for their status: quick for thousands of stories.
+    with os.scandir(folder) as scanned:
+        entries = sorted((entry for entry in scanned if not entry.name.startswith((".", "_"))), key=lambda entry: entry.name)
+    for entry in entries:
+        if entry.name.endswith(".md") and entry.is_file():
+            found.append(folder / entry.name)
+        elif entry.is_dir() and (index := folder / entry.name / "index.md").is_file():
             found.append(index)
-            bundles[index] = tuple(p for p in files_under(entry, folder.parent.parent) if p != index)
+            bundles[index] = tuple(p for p in files_under(index.parent, folder.parent.parent) if p != index)
     return tuple(found), bundles
 
 

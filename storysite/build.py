@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .assemble import assemble_site
 from .cache import BuildCache, version_scope
@@ -17,7 +18,6 @@ from .config import Config
 from .dates import build_time
 from .errors import ContentError, Problem
 from .feeds import render_feeds
-from .incremental import Reuse
 from .model import Story
 from .page_records import load_page_records, records_scope
 from .parallel import fork_map
@@ -32,6 +32,9 @@ from .textvec import TEXT_ANALYSIS, TextTerms, unpacked_terms
 from .theme import ThemeLayer, load_strings, make_environment, static_layers, theme_chain, translator
 from .unchanged import LastBuild, inputs_key, load_last_build, next_due, save_last_build
 from .writer import Stager, asset_outputs, plan_outputs, static_outputs, write_site
+
+if TYPE_CHECKING:
+    from .incremental import Reuse  # the preview's: a build does without it
 
 log = logging.getLogger(__name__)
 

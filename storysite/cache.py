@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import marshal
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -137,6 +138,7 @@ class BuildCache:
 
     @staticmethod
     def _open(path: Path) -> sqlite3.Connection:
+        as_left = _as_left(path)
         db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=DELETE")
@@ -146,7 +148,8 @@ class BuildCache:
                 # The table itself goes: an older layout is made anew, not just emptied.
                 db.executescript("DROP TABLE entries; DELETE FROM scopes;" + _SCHEMA)
                 db.execute("INSERT OR REPLACE INTO info VALUES ('format', ?)", (FORMAT,))
-            if db.execute("PRAGMA quick_check(1)").fetchone()[0] != "ok":
+            # A file just as a build closed it needs no check (it takes a while on a large cache).
+            if not as_left and db.execute("PRAGMA quick_check(1)").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("the file failed SQLite's integrity check")
             db.execute("BEGIN")
         except BaseException:
@@ -288,8 +291,11 @@ class BuildCache:
         if self._db is not None:
             self.commit()
             with self._lock:
-                self._db.close()
-                self._db = None
+                if self._db is not None:  # (the commit may have found it broken)
+                    self._db.close()
+                    self._db = None
+                    if self.path is not None:
+                        _leave(self.path)
 
     def __enter__(self) -> BuildCache:  # noqa: PYI034 (Python 3.10 has no typing.Self)
         return self
@@ -314,6 +320,32 @@ class BuildCache:
                 if self.path is not None:
                     self.path.unlink(missing_ok=True)
                 return None
+
+
+def _left_note(path: Path) -> Path:
+    return path.with_name(path.name + "-closed")
+
+
+def _signature(path: Path) -> str:
+    """What changes when a file is written: size, modification and status-change times, inode and device."""
+    status = os.stat(path)
+    return f"{status.st_size} {status.st_mtime_ns} {status.st_ctime_ns} {status.st_ino} {status.st_dev}"
+
+
+def _leave(path: Path) -> None:
+    """Note the signature of the cache file as a build closed it, sound."""
+    try:
+        _left_note(path).write_text(_signature(path), encoding="utf-8")
+    except OSError:
+        pass  # the next build checks the file
+
+
+def _as_left(path: Path) -> bool:
+    """Whether the cache file is as a build closed it: nothing wrote it since."""
+    try:
+        return _left_note(path).read_text(encoding="utf-8") == _signature(path)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def open_cache(site_root: Path, enabled: bool = True) -> BuildCache:

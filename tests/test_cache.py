@@ -336,3 +336,22 @@ def test_after_any_write_the_next_build_with_nothing_changed_does_nothing(scratc
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
     assert "write" in stage_names(root)
     assert stage_names(root) == ["config", "theme", "discover", "total"], "the state the write left is the state it remembered"
+
+
+def test_a_cache_file_written_since_a_build_closed_it_is_checked_again(scratch_site, tmp_path: Path) -> None:
+    root = scratch_site(SITE)
+    cached_build(root)
+    path = root / CACHE_DIR / CACHE_FILE
+    with sqlite3.connect(path) as db:
+        (root_page,) = db.execute("SELECT rootpage FROM sqlite_master WHERE tbl_name = 'entries' AND type = 'index'").fetchone()
+    db.close()
+    data = bytearray(path.read_bytes())
+    size = int.from_bytes(data[16:18], "big")
+    data[(root_page - 1) * size : root_page * size] = b"\xa5" * size  # the file as long as before, its key index damaged
+    path.write_bytes(bytes(data))
+    status = path.stat()
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns + 1_000_000_000))
+    cli_build(root)
+    assert snapshot(root / "_site") == cold_build(root, tmp_path / "cold")
+    _, cache = cached_build(root)
+    assert cache.hits >= 4 and cache.misses == 0, "the damaged file was found at once and made anew"

@@ -36,7 +36,11 @@ def test_site_urls(base: str, path: str, url: str, absolute: str) -> None:
 
 @pytest.mark.parametrize(
     ("site_path", "safe"),
-    [("", True), ("stories/a/", True), ("../a/", False), ("a/../../b/", False), ("/etc/", False), ("a\\b/", False)],
+    [
+        ("", True), ("stories/a/", True), ("../a/", False), ("a/../../b/", False), ("/etc/", False), ("a\\b/", False),
+        ("stories/a/index.html", True), ("tags/ünïcode_2/", True), ("a/..b/.well-known/", True), ("a/..", False), ("c:/x", False),
+        ("a/b:/", False), ("a/ /b", False), ("a\x00b", False), ("a//b/", True), ("./a", True), ("-x/", True),
+    ],
 )
 def test_safe_site_path(site_path: str, safe: bool) -> None:
     assert safe_site_path(site_path) is safe

@@ -69,7 +69,8 @@ def assemble_site(
         warnings += terms.check(parsed)
         content, dead = rewrite_links(parsed.body.html, parsed.doc.path.parent, targets)
         warnings += [_dead_link(parsed, ref) for ref in dead]
-        built_stories.append(_story(parsed, config, urls, site_paths[parsed.doc.path], content, terms, targets, warnings))
+        source = parsed.doc.path
+        built_stories.append(_story(parsed, config, site_paths[source], targets[source], content, terms, targets, warnings))
     built_stories.sort(key=lambda s: s.slug)
     built_stories.sort(key=lambda s: s.date, reverse=True)
 
@@ -173,8 +174,8 @@ def _dead_link(parsed: ParsedStory | ParsedPage, ref: str) -> Problem:
 def _story(
     parsed: ParsedStory,
     config: Config,
-    urls: SiteUrls,
     path: str,
+    url: str,
     content: str,
     terms: _TermIndex,
     targets: Mapping[Path, str],
@@ -190,7 +191,7 @@ def _story(
         slug=meta.slug,
         title=meta.title,
         path=path,
-        url=urls.url(path),
+        url=url,
         date=meta.date,
         updated=meta.updated,
         niche=terms.ref("niche", meta.niche),

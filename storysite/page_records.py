@@ -12,7 +12,7 @@ no render, and the writer need not compare bytes. Everything else a page depends
 theme files, UI strings, the settings, the versions of storysite, Python and the libraries) is the
 records' scope: any change to it renders every page again.
 
-Digests are of values made plain (see `_Digests`); the records are stored as JSON.
+Digests are of values made plain (see `_Digests`); the records are stored as a cache record (marshalled).
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ from .render import Output
 from .unchanged import library_versions
 
 NAMESPACE = "page-records"
+FORMAT = "page-records-2"
+"""How the records are stored (a cache record, marshalled): records of another format are out of scope."""
 WHOLE = ("*",)
 """The attributes of an object a page reads whole."""
 SCORES = "+"
@@ -59,7 +61,7 @@ _NAMED = (Story, Page, Term, SiteInfo)
 def records_scope(config: Config, theme_folders: Iterable[Path]) -> str:
     """Everything pages depend on besides what they were asked to show and what they read."""
     files = [path for folder in theme_folders for path in folder.rglob("*") if path.is_file()]
-    return version_scope(sys.version, repr(config), *library_versions(), files_key(files))
+    return version_scope(FORMAT, sys.version, repr(config), *library_versions(), files_key(files))
 
 
 def _key(value: object) -> str | None:
@@ -422,7 +424,7 @@ class PageRecords:
             for path, record in pages.items():
                 pages[path] = [*record[:5], [tables.carry(old, index) for index in record[5]]]
         cache.namespace(NAMESPACE, scope)
-        cache.put(NAMESPACE, str(self.out_dir), {**tables.value(self._objects), "pages": pages})
+        cache.put_record(NAMESPACE, str(self.out_dir), {**tables.value(self._objects), "pages": pages}, ())
 
 
 class _Tables:
@@ -493,7 +495,8 @@ def load_page_records(cache: BuildCache, scope: str, out_dir: Path) -> PageRecor
     """The records the last build into `out_dir` left, if it left any in this scope."""
     cache.namespace(NAMESPACE, scope)
     with collector_paused(set_aside=gc.get_freeze_count() > 0):
-        value = cache.get(NAMESPACE, str(out_dir))
+        found = cache.get_records(NAMESPACE, [str(out_dir)]).get(str(out_dir))
+        value = found[0] if found is not None else None
         return PageRecords(out_dir, _stored(value) if isinstance(value, Mapping) else None)
 
 

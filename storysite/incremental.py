@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -106,19 +106,40 @@ def site_objects(site: Site) -> dict[Key, object]:
     return found
 
 
-def trace_reads(env: Environment, note: Callable[[object, object], None]) -> None:
-    """Have `env` call `note(object, name)` on every attribute or item its templates read (once per environment)."""
+def trace_reads(env: Environment, note: Callable[[object, object], None], watched: Collection[type]) -> None:
+    """Have `env` call `note(object, name)` on every attribute or item its templates read of an object of
+    a `watched` type (once per environment): templates read other values by the million, untraced."""
     if getattr(env, "_storysite_traced", False):
         return
     plain_getattr, plain_getitem = env.getattr, env.getitem
+    kinds = frozenset(watched)
+    if type(env).getattr is not Environment.getattr or type(env).getitem is not Environment.getitem:
+        ours, theirs = plain_getattr, plain_getitem
+    else:
+        # Jinja's own lookups, with their first try made here: most reads succeed at once.
+        def ours(obj: Any, attribute: str) -> Any:
+            try:
+                return getattr(obj, attribute)
+            except AttributeError:
+                return plain_getattr(obj, attribute)
+
+        def theirs(obj: Any, argument: Any) -> Any:
+            try:
+                return obj[argument]
+            except (AttributeError, TypeError, LookupError):
+                return plain_getitem(obj, argument)
 
     def traced_getattr(obj: Any, attribute: str) -> Any:
-        note(obj, attribute)
-        return plain_getattr(obj, attribute)
+        if type(obj) in kinds:
+            note(obj, attribute)
+            return plain_getattr(obj, attribute)
+        return ours(obj, attribute)
 
     def traced_getitem(obj: Any, argument: Any) -> Any:
-        note(obj, argument)
-        return plain_getitem(obj, argument)
+        if type(obj) in kinds:
+            note(obj, argument)
+            return plain_getitem(obj, argument)
+        return theirs(obj, argument)
 
     env.getattr = traced_getattr  # type: ignore[method-assign]
     env.getitem = traced_getitem  # type: ignore[method-assign]
@@ -191,7 +212,7 @@ class PageMemo:
                 if key is not None:
                     self._reading.setdefault(key, set()).add(name)
 
-        trace_reads(env, note)
+        trace_reads(env, note, _IDENTIFIED)
 
     def kept_call(self, path: str, call: tuple[Any, ...]) -> Output | None:
         """The page as it is on disk, when it was asked to show what it showed last time and read nothing that changed.

@@ -272,15 +272,21 @@ class PageRecords:
         self._keys.clear()
         self._keys.update((id(value), key) for key, value in self._objects.items())
         self._digests.know(self._objects)
-        trace_reads(env, self._note)
+        trace_reads(env, self._note, (*_NAMED, RelatedLink))
 
     def _note(self, obj: object, name: object) -> None:
-        if self._reading is not None and isinstance(name, str):
-            kind = type(obj)
-            if kind in _NAMED:
-                self._reading.setdefault(self._key_of(obj), set()).add(name)  # type: ignore[arg-type]
-            elif kind is RelatedLink and name in _SCORE_FIELDS:
+        reading = self._reading
+        if reading is None or not isinstance(name, str):
+            return
+        if type(obj) is RelatedLink:
+            if name in _SCORE_FIELDS:
                 self._scores = True
+            return
+        key: str = self._keys.get(id(obj)) or _key(obj)  # type: ignore[assignment]
+        names = reading.get(key)
+        if names is None:
+            names = reading[key] = set()
+        names.add(name)
 
     def kept(self, path: str, call: tuple[Any, ...], digest: str | None = None) -> Output | None:
         """The page as it is on disk, when it is asked to show what it showed and read nothing that changed."""

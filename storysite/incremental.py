@@ -2,7 +2,8 @@
 
 A `Reuse` lives as long as `storysite serve` and remembers the last successful build:
 
-- Parsing: a source file whose size, modification time and inode are unchanged is not read again.
+- Parsing: a source file whose signature is unchanged is not read again (one saved moments before
+  is also compared by its bytes, as `parsed_files` does).
 - Rendering: while a page renders, every attribute its templates read from a story, page, term or
   the site (through Jinja's `getattr`/`getitem`) is recorded. On the next build a page is kept as
   it is on disk when the values handed to its template are the same and none of the attributes it
@@ -23,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import time
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from jinja2 import Environment
 
 from .model import Page, RelatedLink, Site, SiteInfo, Story, Term
 from .parse import ParsedPage, ParsedStory
+from .parsed_files import MARGIN_NS, file_key, signature
 from .relate import Relation, Relations
 from .relate_memo import RelateMemo
 from .render import Output
@@ -296,10 +299,16 @@ class PageMemo:
 
 
 class ParseMemo:
-    """Parsed files by path, kept while the file's size, modification time and inode stay the same."""
+    """Parsed files by path, kept while the file's signature stays the same (see `parsed_files.signature`).
+
+    A file whose times were too recent to trust when it was parsed is kept only while its bytes also
+    hash the same: two saves of one size within the file system's timestamp granularity leave the
+    signature as it was.
+    """
 
     def __init__(self) -> None:
-        self._parsed: dict[Path, tuple[tuple[int, int, int], ParsedStory | ParsedPage]] = {}
+        self._parsed: dict[Path, tuple[list[int], str | None, ParsedStory | ParsedPage]] = {}
+        """path -> (signature, hash of its bytes while its times are recent, parsed file)."""
         self.reused = 0
 
     def clear(self) -> None:
@@ -311,13 +320,18 @@ class ParseMemo:
     ) -> tuple[list[ParsedStory], list[ParsedPage]]:
         """Parse only the files that changed since the last successful parse; same result as parsing all."""
         kept: dict[Path, ParsedStory | ParsedPage] = {}
-        signatures: dict[Path, tuple[int, int, int]] = {}
+        signatures: dict[Path, list[int]] = {}
+        recent: dict[Path, str] = {}
+        """The hash of each file whose times are too recent to trust."""
+        looked_at = time.time_ns()
         for path in (*sources.stories, *sources.pages):
             status = os.stat(path)
-            signatures[path] = (status.st_size, status.st_mtime_ns, status.st_ino)
+            signatures[path] = signature(status)
+            if max(status.st_mtime_ns, status.st_ctime_ns) >= looked_at - MARGIN_NS:
+                recent[path] = file_key(path)
             remembered = self._parsed.get(path)
-            if remembered is not None and remembered[0] == signatures[path]:
-                kept[path] = remembered[1]
+            if remembered is not None and remembered[0] == signatures[path] and (remembered[1] is None or remembered[1] == recent.get(path, "")):
+                kept[path] = remembered[2]
         changed = dataclasses.replace(
             sources,
             stories=tuple(p for p in sources.stories if p not in kept),
@@ -328,7 +342,7 @@ class ParseMemo:
         entries: list[ParsedStory | ParsedPage] = [*stories, *pages]
         for entry in entries:
             fresh[entry.doc.path] = entry
-        self._parsed = {path: (signatures[path], entry) for path, entry in fresh.items()}
+        self._parsed = {path: (signatures[path], recent.get(path), entry) for path, entry in fresh.items()}
         self.reused = len(kept)
         ordered_stories = [fresh[p] for p in sources.stories if p in fresh]
         ordered_pages = [fresh[p] for p in sources.pages if p in fresh]

@@ -82,7 +82,7 @@ class ParsedFiles:
             if record is None or not isinstance(record[0], list) or record[0][:1] != [self.signatures[path]]:
                 continue
             bytes_key = record[0][1]
-            if bytes_key is not None and bytes_key != _bytes_key(path):
+            if bytes_key is not None and bytes_key != file_key(path):
                 continue
             parsed = _decoded(path, record[0][2:], record[1])
             if parsed is not None:
@@ -99,7 +99,7 @@ class ParsedFiles:
         file_signature = self.signatures.get(doc.path)
         if self.cache is None or file_signature is None:
             return
-        bytes_key = None if self._settled(doc.path) else _bytes_key(doc.path)
+        bytes_key = None if self._settled(doc.path) else file_key(doc.path)
         front_matter = _encoded(doc.meta)
         if front_matter is _UNSUPPORTED or bytes_key == "":
             return
@@ -118,7 +118,7 @@ def signature(status: os.stat_result) -> list[int]:
     return [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev]
 
 
-def _bytes_key(path: Path) -> str:
+def file_key(path: Path) -> str:
     """A hash of a file's bytes ("" when it cannot be read)."""
     try:
         return content_key(path.read_bytes())

@@ -281,6 +281,29 @@ def test_preview_keeps_pages_that_did_not_read_what_changed(scratch_site) -> Non
     assert identities(root / "preview")["stories/two/index.html"] == before["stories/two/index.html"]
 
 
+def test_preview_sees_saves_that_keep_size_and_times(scratch_site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = scratch_site(SITE)
+    config = load_config(root, output_dir=root / "preview")
+    reuse = Reuse()
+    build_site(config, reuse=reuse)
+    two = root / "content/stories/two.md"
+    same_size = two.read_text(encoding="utf-8").replace("Second story.", "Secnod story.")
+    # A save that puts the modification time back: its status-change time tells.
+    status = two.stat()
+    two.write_text(same_size, encoding="utf-8")
+    os.utime(two, ns=(status.st_atime_ns, status.st_mtime_ns))
+    build_site(config, reuse=reuse)
+    assert snapshot(root / "preview") == cold_build(root, tmp_path / "mtime put back")
+    # Two saves within the file system's timestamp granularity: every time stays as it was, so only
+    # the bytes of a file saved moments ago can tell (emulated by a signature that never changes).
+    monkeypatch.setattr("storysite.incremental.signature", lambda status: [status.st_size])
+    build_site(config, reuse=reuse)
+    two.write_text(same_size.replace("Secnod story.", "Second story."), encoding="utf-8")
+    build_site(config, reuse=reuse)
+    assert "Second story." in (root / "preview/stories/two/index.html").read_text(encoding="utf-8")
+    assert snapshot(root / "preview") == cold_build(root, tmp_path / "same signature")
+
+
 def test_preview_of_a_larger_site_matches_a_cold_build_after_saves_that_move_related_stories(tmp_path: Path) -> None:
     root = tmp_path / "site"
     write_site(root, 60, seed=7)

@@ -286,10 +286,17 @@ def test_another_host_gets_a_warning(scratch_site, caplog: pytest.LogCaptureFixt
 
 def test_ctrl_c_stops_cleanly(scratch_site) -> None:
     root = scratch_site(SITE)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "storysite", "serve", "-s", str(root), "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    # The server must start with Ctrl-C's default meaning, whatever this process inherited (tests run in
+    # the background of a shell without job control inherit SIGINT ignored, and so would the server): a
+    # handler here becomes the default in the child.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "storysite", "serve", "-s", str(root), "--port", "0"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     try:
         assert process.stderr is not None
         for line in process.stderr:

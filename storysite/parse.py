@@ -67,8 +67,11 @@ def parse_sources(
 
     def store(index: int, result: _Read | list[Problem]) -> None:
         """Keep in the cache what a worker (or this process) just converted, while other files are still parsed."""
-        if cached is not None and not isinstance(result, list) and result[3] is not None:
-            doc, meta, key, (body, _) = result
+        if cached is None or isinstance(result, list):
+            return
+        doc, meta, key, converted = result
+        if converted is not None:
+            body = converted[0]
             cached.put("markdown", key, [body.html, body.first_paragraph, body.word_count])
             remembered.remember(doc, meta if isinstance(meta, StoryFrontMatter) else None, body, key)
 

@@ -22,7 +22,7 @@ from .model import Story
 from .page_records import load_page_records, records_scope
 from .parallel import fork_map
 from .parse import parse_sources
-from .relate import relate_stories, related_links, story_terms
+from .relate import RelatedLinks, relate_stories, related_links, story_terms
 from .relate_state import relate_kept
 from .relate_store import text_digest
 from .render import cname_outputs, planned_pages, render_site
@@ -116,7 +116,9 @@ def build_site(
             env = make_environment(config, chain) if reuse is None else reuse.environment(lambda: make_environment(config, chain))
             strings = load_strings(config, chain)
             link = partial(related_links, site.stories, weights=config.related.weights, translators=partial(translator, strings))
-            related = link(relations) if reuse is None else reuse.model.related_links(site.stories, relations, link)
+            # A build makes each story's links when first asked for: with page records, only for story pages that render.
+            related = reuse.model.related_links(site.stories, relations, link) if reuse is not None else RelatedLinks(
+                site.stories, relations, config.related.weights, partial(translator, strings))
             if reuse is not None:
                 reuse.pages.start(site, config.output_dir, env)
             memo = reuse.pages if reuse is not None else None
@@ -127,6 +129,7 @@ def build_site(
                 records.start(site, env, texts)
             rendered = render_site(
                 site, related, env, partial(translator, strings), config.paginate, advance, config.jobs, memo, records, stager,
+                relations.shown,
             )
         with stages.stage("feeds") as advance:
             feeds = render_feeds(site, config.feeds, translator(strings, config.language), reuse.pages if reuse is not None else None)

@@ -38,11 +38,11 @@ from .collector import collector_paused
 from .config import Config
 from .incremental import identity, site_objects, trace_reads
 from .model import Page, RelatedLink, Site, SiteInfo, Story, Term, TermRef
-from .render import Output
+from .render import Output, ShownLinks
 from .unchanged import library_versions
 
 NAMESPACE = "page-records"
-FORMAT = "page-records-2"
+FORMAT = "page-records-3"
 """How the records are stored (a cache record, marshalled): records of another format are out of scope."""
 WHOLE = ("*",)
 """The attributes of an object a page reads whole."""
@@ -155,6 +155,12 @@ class _Digests:
             return self.dataclass(link)
         return (_MARK, _LINK, self.plain(link.story), self.plain_tuple(link.reasons), link.pinned)
 
+    def shown_links(self, value: ShownLinks) -> tuple[Any, ...]:
+        """A story page's related links: the digest of what it shows of them, or the links themselves when scores count."""
+        if self._scores:
+            return (_MARK, "links", self.plain(value.links()))
+        return (_MARK, "shown", value.shown)
+
     def dataclass(self, obj: object) -> tuple[Any, ...]:
         name, values = _fields_of(type(obj))
         return (_MARK, name, self.plain_tuple(values(obj)))
@@ -179,6 +185,7 @@ class _Converters(dict[type, Callable[[Any], Any]]):
         self.update({
             tuple: digests.plain_tuple, list: digests.plain_list, dict: digests.plain_dict, MappingProxyType: digests.proxy,
             dt.datetime: _plain_datetime, type(Path()): _plain_path, RelatedLink: digests.link, TermRef: digests.shared,
+            ShownLinks: digests.shown_links,
         })
         self._digests = digests
 
@@ -362,12 +369,19 @@ class PageRecords:
             found = self._pair_values[(key, attrs)] = self._digests.of(tuple(getattr(obj, name, None) for name in attrs))
         return found
 
-    def render(self, call: tuple[Any, ...], subjects: Sequence[object], render: Callable[[], Output]) -> Output:
-        """Render a page, recording what it reads (`subjects` count as read whole); `take()` hands the record over."""
+    def render(
+        self, call: tuple[Any, ...], subjects: Sequence[object], render: Callable[[], Output], also: Iterable[tuple[object, str]] = (),
+    ) -> Output:
+        """Render a page, recording what it reads; `take()` hands the record over.
+
+        `subjects` count as read whole; `also` names attributes of objects the page's values were made from.
+        """
         self._reading = {}
         self._scores = False
         try:
             output = render()
+            for obj, name in also:
+                self._note(obj, name)
             reading = self._reading
         finally:
             self._reading = None

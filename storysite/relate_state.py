@@ -25,14 +25,16 @@ import datetime as dt
 import logging
 import marshal
 from array import array
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from .cache import BuildCache
 from .config import RELATED_COMPONENTS, Config, RelatedConfig
 from .model import Story
 from .collector import collector_paused
-from .relate import Item, Relation, Relations, Scorer, _pin_warnings, index_keys, most_shared, ranked_relations
+from .relate import (
+    Item, Relation, Relations, Scorer, _pin_warnings, index_keys, most_shared, ranked_relations, shown_relations,
+)
 from .relate_store import (
     MARSHAL_VERSION,
     STATE_FILE,
@@ -144,9 +146,9 @@ class _Update:
         recounted = self._update_candidates(moved | {slug for key in reposted for slug in self.indexed(key)})
         fresh_ranks = self._update_ranks(moved, recounted)
         names = tuple(name for name in RELATED_COMPONENTS if self.settings.weights.get(name))
-        by_slug = {slug: fresh_ranks[slug] if slug in fresh_ranks else relations_of(state.ranked[slug], names) for slug in slugs}
         warnings = tuple(_pin_warnings(self.stories, targets(state)))
-        return Relations(by_slug, warnings), state if edited or moved or fresh_ranks else None
+        by_slug = _Kept(slugs, fresh_ranks, state.ranked, names)
+        return Relations(by_slug, warnings, state.shown), state if edited or moved or fresh_ranks else None
 
     def _update_texts(
         self, fresh: dict[str, TextTerms], old_terms: Mapping[str, TextTerms], gone: set[str], terms_of: TermsOf
@@ -194,7 +196,7 @@ class _Update:
         moved = set(gone)
         for slug in gone:
             self.old_items[slug] = items[slug]
-            del state.metas[slug], state.vectors[slug], state.candidates[slug], state.ranked[slug]
+            del state.metas[slug], state.vectors[slug], state.candidates[slug], state.ranked[slug], state.shown[slug]
             items.made.pop(slug, None)
         for slug, meta in self.metas.items():
             vector = vectors.get(slug)
@@ -278,7 +280,32 @@ class _Update:
             if slug in state.metas:
                 ranks[slug] = ranked = ranked_relations(items[slug], [items[other] for other in state.candidates[slug]], items, scorer)
                 state.ranked[slug] = plain_relations(ranked)
+                state.shown[slug] = shown_relations(ranked, self.settings.weights)
         self.reranked = len(ranks)
         return ranks
 
 
+
+
+class _Kept(Mapping[str, tuple[Relation, ...]]):
+    """Relations by slug: those ranked again as they are, the others decoded from the state when first asked for."""
+
+    def __init__(
+        self, slugs: list[str], fresh: dict[str, tuple[Relation, ...]], stored: Mapping[str, bytes], names: tuple[str, ...]
+    ) -> None:
+        self.slugs = slugs
+        self.made = fresh
+        self.stored = stored
+        self.names = names
+
+    def __getitem__(self, slug: str) -> tuple[Relation, ...]:
+        found = self.made.get(slug)
+        if found is None:
+            found = self.made[slug] = relations_of(self.stored[slug], self.names)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.slugs)
+
+    def __len__(self) -> int:
+        return len(self.slugs)

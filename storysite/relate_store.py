@@ -41,6 +41,7 @@ from .relate import (
     pin_warnings,
     posting_rank,
     ranked_relations,
+    shown_relations,
     story_item,
     strongest_postings,
 )
@@ -49,7 +50,7 @@ from .textvec import MAX_DF, MAX_DF_FLOOR, MIN_DF, TEXT_ANALYSIS, TextTerms, tfi
 log = logging.getLogger(__name__)
 
 STATE_FILE = "relate-state.marshal"
-FORMAT = "storysite-relate-state-1"
+FORMAT = "storysite-relate-state-2"
 MARSHAL_VERSION = 4
 
 Meta = tuple[int, str, tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]
@@ -95,6 +96,8 @@ class RelateState:
     ranked: dict[str, bytes]
     """Each story's relations (`plain_relations`, marshalled: each one the fewer objects to load and free)."""
     newest_day: int
+    shown: dict[str, bytes]
+    """Each story's `relate.shown_relations`: what its page shows of its relations when it shows no score."""
 
 
 def state_scope(settings: RelatedConfig) -> str:
@@ -117,7 +120,7 @@ def load_state(path: Path, scope: str) -> RelateState | None:
         if zlib.crc32(body).to_bytes(4, "little") != checksum:
             raise ValueError("checksum mismatch")
         fields = marshal.loads(body)
-        if not isinstance(fields, tuple) or len(fields) != 13 or fields[0] != FORMAT:
+        if not isinstance(fields, tuple) or len(fields) != 14 or fields[0] != FORMAT:
             raise ValueError("another format")
         state = RelateState(*fields[1:])
     except (ValueError, EOFError, TypeError) as exc:
@@ -193,24 +196,25 @@ def full_relate(
     slugs = [item.slug for item in items]
     state = RelateState(
         scope, slugs, {slug: position for position, slug in enumerate(slugs)}, digests,
-        {story.slug: story_meta(story, now) for story in stories}, _holders(all_terms), {}, {}, {}, {}, {}, newest_target_day(items),
+        {story.slug: story_meta(story, now) for story in stories}, _holders(all_terms), {}, {}, {}, {}, {}, newest_target_day(items), {},
     )
     by_slug = {item.slug: item for item in items}
     keys = index_all(state, by_slug, config.related)
     scorer = Scorer(config.related, state.newest_day)
 
-    def relate(position: int) -> tuple[list[str], tuple[Relation, ...], bytes, bytes]:
-        """A story's candidates and relations, and its vector and relations as stored (on any process)."""
+    def relate(position: int) -> tuple[list[str], tuple[Relation, ...], bytes, bytes, bytes]:
+        """A story's candidates and relations, and its vector, relations and what its page shows of them as stored (on any process)."""
         item = items[position]
         candidates = most_shared(keys[position], state.postings, item.slug)
         ranked = ranked_relations(item, [by_slug[slug] for slug in candidates], by_slug, scorer)
-        return candidates, ranked, vector_bytes(item.vector), plain_relations(ranked)
+        return candidates, ranked, vector_bytes(item.vector), plain_relations(ranked), shown_relations(ranked, config.related.weights)
 
     related = fork_map(relate, len(items), config.jobs)
-    state.candidates = {slug: candidates for slug, (candidates, _, _, _) in zip(slugs, related)}
-    state.vectors = {slug: vector for slug, (_, _, vector, _) in zip(slugs, related)}
-    state.ranked = {slug: plain for slug, (_, _, _, plain) in zip(slugs, related)}
-    relations = Relations({slug: ranked for slug, (_, ranked, _, _) in zip(slugs, related)}, pin_warnings(stories, items))
+    state.candidates = {slug: found[0] for slug, found in zip(slugs, related)}
+    state.vectors = {slug: found[2] for slug, found in zip(slugs, related)}
+    state.ranked = {slug: found[3] for slug, found in zip(slugs, related)}
+    state.shown = {slug: found[4] for slug, found in zip(slugs, related)}
+    relations = Relations({slug: found[1] for slug, found in zip(slugs, related)}, pin_warnings(stories, items), state.shown)
     return relations, state
 
 

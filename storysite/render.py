@@ -6,7 +6,7 @@ import datetime as dt
 import gc
 import logging
 import xml.etree.ElementTree as etree
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from itertools import groupby
@@ -20,6 +20,7 @@ from .linked_data import last_changed, page_data, story_image
 from .model import RelatedLink, Site, Story
 from . import parallel
 from .parallel import fork_map
+from .relate import link_reads
 from .stages import Advance, no_progress
 from .theme import Environment, render_template
 from .urls import ARCHIVE_PATH, MAP_PATH, NOT_FOUND_PATH, SiteUrls, home_path, output_file, terms_path
@@ -68,6 +69,22 @@ class PageMeta:
     modified: dt.datetime | None = None
     linked_data: Mapping[str, Any] | None = None
     """The page described for search engines (schema.org JSON-LD); print it with |tojson."""
+
+
+@dataclass(frozen=True)
+class ShownLinks:
+    """A story page's related links as the page records count them in what the page is asked to show.
+
+    `shown` is the digest of its relations without their scores (`relate.shown_relations`); `links()`
+    makes the links, for a page that renders or reads their scores.
+    """
+
+    shown: bytes
+    slug: str
+    related: Mapping[str, tuple[RelatedLink, ...]]
+
+    def links(self) -> tuple[RelatedLink, ...]:
+        return self.related.get(self.slug, ())
 
 
 @dataclass(frozen=True)
@@ -218,21 +235,25 @@ class Renderer:
             return self._render_with_memo(self.memo, names, output_file(path), f"{page_kind} '{title}'", variables, call)
         if self.records is not None:
             subjects = (story, *context.get("stories", ())) if story else context.get("stories", ())
-            return self._render_recorded(self.records, names, output_file(path), f"{page_kind} '{title}'", variables, call, subjects)
+            related = variables.get("related")
+            if type(related) is ShownLinks:
+                variables["related"] = related = related.links()
+            reads = link_reads(related) if related else ()
+            return self._render_recorded(self.records, names, output_file(path), f"{page_kind} '{title}'", variables, call, subjects, reads)
         template_name, html = render_template(self.env, names, variables)
         return Output(output_file(path), html.encode("utf-8"), None, f"template {template_name} for {page_kind} '{title}'")
 
     def _render_recorded(
         self, records: PageRecords, names: list[str], target: str, what: str, variables: dict[str, Any],
-        call: tuple[Any, ...], subjects: tuple[object, ...],
+        call: tuple[Any, ...], subjects: tuple[object, ...], reads: Iterable[tuple[object, str]] = (),
     ) -> Output:
-        """Render a page and record what it reads, for the next build to keep it by."""
+        """Render a page and record what it reads (and `reads`, attributes its values were made from), for the next build to keep it by."""
 
         def render() -> Output:
             template_name, html = render_template(self.env, names, variables)
             return Output(target, html.encode("utf-8"), None, f"template {template_name} for {what}")
 
-        return records.render(call, subjects, render)
+        return records.render(call, subjects, render, reads)
 
     def _render_with_memo(
         self, memo: PageMemo, names: list[str], target: str, what: str, variables: dict[str, Any], call: tuple[Any, ...]
@@ -263,11 +284,14 @@ def render_site(
     memo: PageMemo | None = None,
     records: PageRecords | None = None,
     stage: Callable[[Output], Output] | None = None,
+    shown: Mapping[str, bytes] | None = None,
 ) -> list[Output]:
     """Every HTML page, the sitemap and robots.txt of the site; a large site on up to `jobs` processes.
 
     The preview passes a memo of pages; it renders in this process, where the memo can trace reads.
-    A build with a cache passes the last build's page records, and renders only what they cannot keep.
+    A build with a cache passes the last build's page records, and renders only what they cannot keep;
+    with `shown` (each story's `relate.shown_relations`), a story page's related links are made only
+    when it renders (`related` may make them when first asked for).
     """
     r = Renderer(site, env, translators, memo, records, stage)
     info = site.info
@@ -288,7 +312,11 @@ def render_site(
             [f"story-{story.niche.slug}.html", "story.html"], "story", story.path, story.title, story.summary,
             lang=story.lang, canonical=story.canonical,
             story=story,
-            related=related.get(story.slug, ()),
+            related=(
+                ShownLinks(digest, story.slug, related)
+                if records is not None and shown is not None and (digest := shown.get(story.slug)) is not None
+                else related.get(story.slug, ())
+            ),
             newer=site.stories[index - 1] if index > 0 else None,
             older=site.stories[index + 1] if index + 1 < len(site.stories) else None,
         )

@@ -69,6 +69,7 @@ def edits(root: Path, files: list[Path], out: Path) -> list[tuple[str, Callable[
         ("another niche", lambda: front(first, "niche", "money-and-pricing")),
         ("other audiences", lambda: front(second, "audience", "[investors, designers]")),
         ("other tags", lambda: front(third, "tags", "[community, trust, brand-new-tag]")),
+        ("a linked story's audiences and tags in another order (its relations as they were)", lambda: _reorder_linked(root, out)),
         ("a story added", lambda: added.write_text(
             files[0].read_text(encoding="utf-8").replace("title:", "slug: not-yet-written\ntitle:", 1), encoding="utf-8")),
         ("a story deleted", lambda: files[25].unlink()),
@@ -79,10 +80,17 @@ def edits(root: Path, files: list[Path], out: Path) -> list[tuple[str, Callable[
         ("a page's title in the menu", lambda: front(root / "content/pages/about.md", "title", "Who we are")),
         ("a pinned related story", lambda: front(fourth, "related", f"[{second.stem}, not-yet-written]")),
         ("a slug", lambda: front(files[15], "slug", "renamed-story")),
+        ("two linked stories' slugs swapped", lambda: _swap_slugs(root, out)),
         ("a template", lambda: rewrite(root / "templates/404.html", lambda t: t + "<!-- changed -->\n")),
         ("a new template", lambda: (root / "templates/story.html").write_text(
             '{% extends "default/story.html" %}\n{% block content %}<p>{{ story.word_count }}</p>{{ super() }}{% endblock %}\n',
             encoding="utf-8")),
+        ("a template that shows related stories' scores", lambda: (root / "templates/story.html").write_text(
+            '{% extends "default/story.html" %}\n{% block content %}{{ super() }}'
+            '{% for link in related %}<p>{{ link.score|round(4) }} {{ link.components }}</p>{% endfor %}{% endblock %}\n',
+            encoding="utf-8")),
+        ("a body that moves scores, shown", lambda: rewrite(third, lambda t: t + "\nThe market of the cooperative, again.\n")),
+        ("a linked story's audiences and tags in another order, scores shown", lambda: _reorder_linked(root, out)),
         ("a UI string", lambda: rewrite(root / "themes/house/i18n/en.yaml", lambda t: t.replace("Read next", "Read on"))),
         ("a setting", lambda: rewrite(root / "storysite.yaml", lambda t: t.replace("paginate: 4", "paginate: 5"))),
         ("the site's title", lambda: rewrite(root / "storysite.yaml", lambda t: re.sub(r"^title: .*$", "title: Other", t, flags=re.MULTILINE))),
@@ -93,6 +101,43 @@ def edits(root: Path, files: list[Path], out: Path) -> list[tuple[str, Callable[
         ("the cache corrupted", lambda: cache.write_bytes(b"not a database" * 100)),
         ("a body again, with the cache rebuilt", lambda: rewrite(fourth, lambda t: t + "\nA last word.\n")),
     ]
+
+
+def _reorder_linked(root: Path, out: Path) -> None:
+    """Reverse the audiences and tags of a story that a related link's reasons name two of (which only its page shows)."""
+    for page in sorted((out / "stories").rglob("index.html")):
+        text = page.read_text(encoding="utf-8")
+        found = re.search(r'<a href="[^"]*/stories/([^/"]+)/"[^>]*>[^<]*</a> <small class="reasons">[^<]*, ', text)
+        source = _sources(root).get(found.group(1)) if found else None
+        if source is not None:
+            text = source.read_text(encoding="utf-8")
+            for key in ("audience", "tags"):
+                listed = re.search(rf"^{key}: \[(.*)\]$", text, re.MULTILINE)
+                if listed:
+                    front(source, key, "[" + ", ".join(reversed(listed.group(1).split(", "))) + "]")
+            return
+    raise AssertionError("no related link names two audiences or tags")
+
+
+def _sources(root: Path) -> dict[str, Path]:
+    """Each story's source file by its slug."""
+    found = {}
+    for source in (root / "content/stories").glob("*.md"):
+        slug = re.search(r"^slug: (.*)$", source.read_text(encoding="utf-8"), re.MULTILINE)
+        found[slug.group(1) if slug else source.stem] = source
+    return found
+
+
+def _swap_slugs(root: Path, out: Path) -> None:
+    """Give two stories that a story page links to each other's slug."""
+    for page in sorted((out / "stories").rglob("index.html")):
+        linked = re.findall(r'<a href="[^"]*/stories/([^/"]+)/"[^>]*>[^<]*</a> <small class="reasons">', page.read_text(encoding="utf-8"))
+        by_slug = _sources(root)
+        if len(linked) >= 2 and linked[0] in by_slug and linked[1] in by_slug:
+            front(by_slug[linked[0]], "slug", linked[1])
+            front(by_slug[linked[1]], "slug", linked[0])
+            return
+    raise AssertionError("no story page links to two stories")
 
 
 def _swap(path: Path) -> None:

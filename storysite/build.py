@@ -22,14 +22,22 @@ from .model import Story
 from .page_records import load_page_records, records_scope
 from .parallel import fork_map
 from .parse import parse_sources
-from .relate import RelatedLinks, relate_stories, related_links, story_terms
+from .relate import relate_stories, story_terms
 from .relate_state import relate_kept
 from .relate_store import text_digest
+from .related_links import RelatedLinks, related_links
 from .render import cname_outputs, planned_pages, render_site
 from .sources import discover
 from .stages import Stages, StageTime
 from .textvec import TEXT_ANALYSIS, TextTerms, unpacked_terms
-from .theme import ThemeLayer, load_strings, make_environment, static_layers, theme_chain, translator
+from .theme import (
+    ThemeLayer,
+    load_strings,
+    make_environment,
+    static_layers,
+    theme_chain,
+    translator,
+)
 from .unchanged import LastBuild, inputs_key, load_last_build, next_due, save_last_build
 from .writer import Stager, asset_outputs, plan_outputs, static_outputs, write_site
 

@@ -14,7 +14,8 @@ from .dates import build_time
 from .errors import ContentError, Problem
 from .model import RelatedLink, Story
 from .parse import parse_sources
-from .relate import relate_stories, related_links
+from .relate import relate_stories
+from .related_links import related_links
 from .sources import discover
 from .theme import load_strings, theme_chain, translator
 

@@ -29,11 +29,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from .cache import BuildCache
+from .collector import collector_paused
 from .config import RELATED_COMPONENTS, Config, RelatedConfig
 from .model import Story
-from .collector import collector_paused
 from .relate import (
-    Item, Relation, Relations, Scorer, _pin_warnings, index_keys, most_shared, ranked_relations, shown_relations,
+    Item,
+    Relation,
+    Relations,
+    Scorer,
+    _pin_warnings,
+    index_keys,
+    most_shared,
+    ranked_relations,
 )
 from .relate_store import (
     MARSHAL_VERSION,
@@ -58,6 +65,7 @@ from .relate_store import (
     text_digest,
     vector_bytes,
 )
+from .related_links import shown_relations
 from .textvec import TextTerms, tfidf_vector
 
 log = logging.getLogger(__name__)

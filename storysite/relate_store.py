@@ -41,11 +41,18 @@ from .relate import (
     pin_warnings,
     posting_rank,
     ranked_relations,
-    shown_relations,
     story_item,
     strongest_postings,
 )
-from .textvec import MAX_DF, MAX_DF_FLOOR, MIN_DF, TEXT_ANALYSIS, TextTerms, tfidf_vectors
+from .related_links import shown_relations
+from .textvec import (
+    MAX_DF,
+    MAX_DF_FLOOR,
+    MIN_DF,
+    TEXT_ANALYSIS,
+    TextTerms,
+    tfidf_vectors,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +104,7 @@ class RelateState:
     """Each story's relations (`plain_relations`, marshalled: each one the fewer objects to load and free)."""
     newest_day: int
     shown: dict[str, bytes]
-    """Each story's `relate.shown_relations`: what its page shows of its relations when it shows no score."""
+    """Each story's `related_links.shown_relations`: what its page shows of its relations when it shows no score."""
 
 
 def state_scope(settings: RelatedConfig) -> str:

@@ -13,17 +13,24 @@ from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import __version__
+from . import __version__, parallel
 from .collector import collector_paused
 from .dates import format_date
 from .linked_data import last_changed, page_data, story_image
 from .model import RelatedLink, Site, Story
-from . import parallel
 from .parallel import fork_map
-from .relate import link_reads
+from .related_links import link_reads
 from .stages import Advance, no_progress
 from .theme import Environment, render_template
-from .urls import ARCHIVE_PATH, MAP_PATH, NOT_FOUND_PATH, SiteUrls, home_path, output_file, terms_path
+from .urls import (
+    ARCHIVE_PATH,
+    MAP_PATH,
+    NOT_FOUND_PATH,
+    SiteUrls,
+    home_path,
+    output_file,
+    terms_path,
+)
 
 if TYPE_CHECKING:
     from .incremental import PageMemo
@@ -75,7 +82,7 @@ class PageMeta:
 class ShownLinks:
     """A story page's related links as the page records count them in what the page is asked to show.
 
-    `shown` is the digest of its relations without their scores (`relate.shown_relations`); `links()`
+    `shown` is the digest of its relations without their scores (`related_links.shown_relations`); `links()`
     makes the links, for a page that renders or reads their scores.
     """
 
@@ -290,7 +297,7 @@ def render_site(
 
     The preview passes a memo of pages; it renders in this process, where the memo can trace reads.
     A build with a cache passes the last build's page records, and renders only what they cannot keep;
-    with `shown` (each story's `relate.shown_relations`), a story page's related links are made only
+    with `shown` (each story's `related_links.shown_relations`), a story page's related links are made only
     when it renders (`related` may make them when first asked for).
     """
     r = Renderer(site, env, translators, memo, records, stage)

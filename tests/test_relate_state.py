@@ -14,7 +14,8 @@ from storysite import relate_store
 from storysite.build import cached_text_terms
 from storysite.cache import CACHE_DIR, BuildCache
 from storysite.config import load_config
-from storysite.relate import relate_stories, shown_relations
+from storysite.relate import relate_stories
+from storysite.related_links import shown_relations
 from storysite.relate_state import relate_kept
 from storysite.relate_store import STATE_FILE
 from tests.test_page_records import cached_build, cold_build, files_of

@@ -147,7 +147,8 @@ def build_site(
                 static_outputs(static_layers(config, chain)),
                 [*asset_outputs(site.assets, config.root), *rendered, *feeds, *cname_outputs(config.cname)],
             )
-            report = write_site(plan, config.output_dir)
+            # The key of the output folder lets the next build stop early; the preview keeps none.
+            report = write_site(plan, config.output_dir, state=reuse is None and cache.enabled)
             advance(len(plan))
             if records is not None:
                 records.save(cache, scope, (output.path for output in rendered))

@@ -69,7 +69,7 @@ class WriteReport:
     """Files and folders of the previous build that the new one no longer has."""
     unchanged: int
     state: str = ""
-    """A key of the output folder as the write left it (`output_state`)."""
+    """A key of the output folder as the write left it (`output_state`); "" when it was not asked for."""
 
 
 class Stager:
@@ -109,22 +109,25 @@ def _retired(out_dir: Path) -> Path:
     return out_dir.with_name(out_dir.name + ".old")
 
 
-def write_site(plan: dict[str, Output], out_dir: Path) -> WriteReport:
+def write_site(plan: dict[str, Output], out_dir: Path, state: bool = True) -> WriteReport:
     """Make `out_dir` hold exactly the planned files, rewriting only those whose bytes changed.
 
     Changed files are first written into a staging folder beside `out_dir`; only when all of them
     are there does a short commit of renames and removals touch `out_dir`. A build that fails or is
     killed before the commit leaves the previous site as it was; one killed during the commit
     leaves a mix that the next build corrects. A new or empty output folder is swapped in whole.
+
+    With `state`, the report carries the key of the output folder as the write left it: the status
+    of every file is then read on the way (the preview, which keeps no such key, saves those calls).
     """
     _refuse_foreign_folder(out_dir)
     staging, retired = _staging(out_dir), _retired(out_dir)
     if not any(output.staged for output in plan.values()):  # else a Stager began the staging folder
         for leftover in (staging, retired):
             _remove(leftover)
-    existing = _scan(out_dir)
-    if not existing.status:
-        return _write_whole(plan, out_dir, staging, retired)
+    existing = _scan(out_dir, state)
+    if existing.empty:
+        return _write_whole(plan, out_dir, staging, retired, state)
     changed = [path for path, output in plan.items() if not (path in existing.files and _same(output, out_dir, path))]
     wanted_dirs = _folders_of(plan)
     stale = [p for p in existing.files if p not in plan] + [p for p in existing.folders if p not in wanted_dirs] + existing.others
@@ -141,8 +144,8 @@ def write_site(plan: dict[str, Output], out_dir: Path) -> WriteReport:
         os.replace(staging / path, target)
     _remove(staging)
     log.debug("wrote %d files to %s, removed %d, kept %d", len(changed), out_dir, len(stale), len(plan) - len(changed))
-    state = _state_key(_status_after(existing.status, out_dir, changed, stale))
-    return WriteReport(tuple(changed), tuple(sorted(stale)), len(plan) - len(changed), state)
+    key = _state_key(_status_after(existing.status, out_dir, changed, stale)) if state else ""
+    return WriteReport(tuple(changed), tuple(sorted(stale)), len(plan) - len(changed), key)
 
 
 def _folders_of(paths: Iterable[str]) -> set[str]:
@@ -183,7 +186,7 @@ def _status_after(before: dict[str, _Status], out_dir: Path, changed: list[str],
     return after
 
 
-def _write_whole(plan: dict[str, Output], out_dir: Path, staging: Path, retired: Path) -> WriteReport:
+def _write_whole(plan: dict[str, Output], out_dir: Path, staging: Path, retired: Path, state: bool) -> WriteReport:
     _stage_all(plan, list(plan), staging)
     if out_dir.is_symlink() or out_dir.is_file():
         out_dir.unlink()
@@ -192,7 +195,7 @@ def _write_whole(plan: dict[str, Output], out_dir: Path, staging: Path, retired:
     os.replace(staging, out_dir)
     _remove(retired)
     log.debug("wrote %d files to %s", len(plan), out_dir)
-    return WriteReport(tuple(plan), (), 0, output_state(out_dir))
+    return WriteReport(tuple(plan), (), 0, output_state(out_dir) if state else "")
 
 
 def _stage_all(plan: dict[str, Output], paths: list[str], staging: Path) -> None:
@@ -233,11 +236,15 @@ class _Existing:
     others: list[str]
     """Anything neither a file nor a folder (symlinks above all): never part of a built site."""
     status: dict[str, _Status]
-    """Every entry's status, by path."""
+    """Every entry's status, by path (when the scan was asked for them)."""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.files or self.folders or self.others)
 
 
-def _scan(out_dir: Path) -> _Existing:
-    """What a previous build left in the output folder, without following any symlink."""
+def _scan(out_dir: Path, with_status: bool = True) -> _Existing:
+    """What a previous build left in the output folder, without following any symlink (each entry's status too, if asked)."""
     found = _Existing(set(), [], [], {})
     if out_dir.is_symlink() or not out_dir.is_dir():
         return found
@@ -252,7 +259,8 @@ def _scan(out_dir: Path) -> _Existing:
                     found.folders.append(rel)
                     folders.append((entry.path, rel + "/"))
                     continue
-                found.status[rel] = _status(entry.stat(follow_symlinks=False))
+                if with_status:
+                    found.status[rel] = _status(entry.stat(follow_symlinks=False))
                 if entry.is_file(follow_symlinks=False):
                     found.files.add(rel)
                 else:

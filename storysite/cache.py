@@ -328,10 +328,16 @@ def _left_note(path: Path) -> Path:
     return path.with_name(path.name + "-closed")
 
 
+def file_signature(status: os.stat_result) -> list[int]:
+    """What changes when a file is written: size, modification and status-change times, inode and device.
+
+    The status-change time moves on any write, even one that puts the modification time back.
+    """
+    return [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev]
+
+
 def _signature(path: Path) -> str:
-    """What changes when a file is written: size, modification and status-change times, inode and device."""
-    status = os.stat(path)
-    return f"{status.st_size} {status.st_mtime_ns} {status.st_ctime_ns} {status.st_ino} {status.st_dev}"
+    return " ".join(map(str, file_signature(os.stat(path))))
 
 
 def _leave(path: Path) -> None:

@@ -33,7 +33,8 @@ from jinja2 import Environment
 
 from .model import Page, RelatedLink, Site, SiteInfo, Story, Term
 from .parse import ParsedPage, ParsedStory
-from .parsed_files import MARGIN_NS, file_key, signature
+from .cache import file_signature
+from .parsed_files import changed_at, file_key, settled
 from .relate import Relation, Relations
 from .relate_memo import RelateMemo
 from .render import Output
@@ -299,7 +300,7 @@ class PageMemo:
 
 
 class ParseMemo:
-    """Parsed files by path, kept while the file's signature stays the same (see `parsed_files.signature`).
+    """Parsed files by path, kept while the file's signature stays the same (see `cache.file_signature`).
 
     A file whose times were too recent to trust when it was parsed is kept only while its bytes also
     hash the same: two saves of one size within the file system's timestamp granularity leave the
@@ -326,8 +327,8 @@ class ParseMemo:
         looked_at = time.time_ns()
         for path in (*sources.stories, *sources.pages):
             status = os.stat(path)
-            signatures[path] = signature(status)
-            if max(status.st_mtime_ns, status.st_ctime_ns) >= looked_at - MARGIN_NS:
+            signatures[path] = file_signature(status)
+            if not settled(changed_at(status), looked_at):
                 recent[path] = file_key(path)
             remembered = self._parsed.get(path)
             if remembered is not None and remembered[0] == signatures[path] and (remembered[1] is None or remembered[1] == recent.get(path, "")):

@@ -26,7 +26,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .cache import BuildCache, content_key, version_scope
+from .cache import BuildCache, content_key, file_signature, version_scope
 from .config import Config
 from .markup import MARKDOWN_ENGINE, Rendered
 from .schema import StoryFrontMatter, meta_settings
@@ -72,8 +72,8 @@ class ParsedFiles:
                 status = os.stat(path)
             except OSError:
                 continue  # reading it reports what is wrong
-            self.signatures[path] = signature(status)
-            self.changed_at[path] = max(status.st_mtime_ns, status.st_ctime_ns)
+            self.signatures[path] = file_signature(status)
+            self.changed_at[path] = changed_at(status)
         known = [path for path in paths if path in self.signatures]
         stored = self.cache.get_records(NAMESPACE, [str(path) for path in known])
         found = {}
@@ -110,12 +110,17 @@ class ParsedFiles:
 
     def _settled(self, path: Path) -> bool:
         """Whether a file's modification and status-change times are older than this build by the margin."""
-        return self.changed_at[path] < self.looked_at - MARGIN_NS
+        return settled(self.changed_at[path], self.looked_at)
 
 
-def signature(status: os.stat_result) -> list[int]:
-    """What changes when a file is written: size, modification and status-change times, inode and device."""
-    return [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev]
+def changed_at(status: os.stat_result) -> int:
+    """When a file was last written, by its modification or status-change time, whichever is later."""
+    return max(status.st_mtime_ns, status.st_ctime_ns)
+
+
+def settled(changed: int, looked_at: int) -> bool:
+    """Whether a file written at `changed` (see `changed_at`) is older than the moment `looked_at` by the margin."""
+    return changed < looked_at - MARGIN_NS
 
 
 def file_key(path: Path) -> str:

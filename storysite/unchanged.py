@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from .cache import BuildCache, content_key, version_scope
+from .cache import BuildCache, content_key, file_signature, version_scope
 from .config import Config
 from .errors import Problem
 from .sources import Sources
@@ -52,9 +52,7 @@ def inputs_key(config: Config, theme_folders: list[Path], sources: Sources) -> s
     for folder in theme_folders:
         files += sorted(path for path in folder.rglob("*") if path.is_file())
     for path in files:
-        status = path.stat()
-        # The status-change time moves on any write, even one that puts the modification time back.
-        parts.append(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\0{status.st_ctime_ns}\0{status.st_ino}")
+        parts.append(f"{path}\0{file_signature(path.stat())}")
     return content_key(*parts)
 
 

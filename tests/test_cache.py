@@ -296,7 +296,7 @@ def test_preview_sees_saves_that_keep_size_and_times(scratch_site, tmp_path: Pat
     assert snapshot(root / "preview") == cold_build(root, tmp_path / "mtime put back")
     # Two saves within the file system's timestamp granularity: every time stays as it was, so only
     # the bytes of a file saved moments ago can tell (emulated by a signature that never changes).
-    monkeypatch.setattr("storysite.incremental.signature", lambda status: [status.st_size])
+    monkeypatch.setattr("storysite.incremental.file_signature", lambda status: [status.st_size])
     build_site(config, reuse=reuse)
     two.write_text(same_size.replace("Secnod story.", "Second story."), encoding="utf-8")
     build_site(config, reuse=reuse)

@@ -162,7 +162,7 @@ def test_an_edit_a_coarse_file_system_cannot_see_is_caught_by_the_bytes(
 ) -> None:
     # Neither status-change times nor inodes, and modification times to 2 s: a same-size edit within
     # those 2 s keeps the signature.
-    monkeypatch.setattr("storysite.parsed_files.signature", lambda status: [status.st_size, status.st_mtime_ns // 2_000_000_000])
+    monkeypatch.setattr("storysite.parsed_files.file_signature", lambda status: [status.st_size, status.st_mtime_ns // 2_000_000_000])
     root = scratch_site(SITE)
     path = root / "content/stories/two.md"
     cached_build(root)

@@ -12,12 +12,12 @@ import pytest
 
 from storysite import relate_store
 from storysite.build import cached_text_terms
-from storysite.cache import CACHE_DIR, BuildCache
+from storysite.cache import CACHE_DIR, BuildCache, file_signature
 from storysite.config import load_config
 from storysite.relate import relate_stories
 from storysite.related_links import shown_relations
 from storysite.relate_state import relate_kept
-from storysite.relate_store import STATE_FILE
+from storysite.relate_store import CHANGES_FILE, STATE_FILE
 from tests.test_page_records import cached_build, cold_build, files_of
 from tests.test_page_records import edits as site_edits
 from tests.test_page_records import site  # noqa: F401 (a fixture)
@@ -46,7 +46,9 @@ def test_kept_relations_equal_a_full_relate_after_every_save(corpus: tuple[Path,
 def relate_edits(root: Path, files: list[Path]) -> list[tuple[str, Callable[[], object]]]:
     """Edits that reach the related stories, and what can happen to the kept values between builds."""
     state = root / CACHE_DIR / STATE_FILE
+    changes = state.with_name(CHANGES_FILE)
     settings = root / "storysite.yaml"
+    former: list[bytes] = []
     return [
         ("words of one story repeated", lambda: rewrite(files[7], lambda t: t + "\n" + t.rsplit("\n\n", 1)[1])),
         ("a story made the newest", lambda: front(files[8], "date", "2034-12-30")),
@@ -62,9 +64,20 @@ def relate_edits(root: Path, files: list[Path]) -> list[tuple[str, Callable[[], 
         ("the kept values cut short", lambda: state.write_bytes(state.read_bytes()[:1000])),
         ("the kept values replaced by junk", lambda: state.write_bytes(b"not marshal data" * 64)),
         ("a title again", lambda: front(files[13], "title", '"Markets of the cooperative"')),
+        ("the kept changes deleted", lambda: changes.unlink()),
+        ("a summary", lambda: front(files[12], "summary", '"Quokkas, briefly."')),
+        ("the kept changes damaged", lambda: changes.write_bytes(flipped(changes.read_bytes(), len(changes.read_bytes()) // 2))),
+        ("words of a story taken out", lambda: rewrite(files[7], lambda t: t.rsplit("\n\n", 1)[0] + "\n")),
+        ("the kept values written anew", lambda: (former.append(changes.read_bytes()), state.unlink(), front(files[15], "tags", "[trust]"))),
+        ("the changes to the former values put back", lambda: (changes.write_bytes(former[0]), front(files[16], "tags", "[trust]"))),
         ("the kept values of another shape", lambda: reshaped(root)),
         ("a tag again", lambda: front(files[14], "tags", "[community]")),
     ]
+
+
+def flipped(data: bytes, position: int) -> bytes:
+    """`data` with one bit of one byte changed: the same size."""
+    return data[:position] + bytes([data[position] ^ 1]) + data[position + 1:]
 
 
 def reshaped(root: Path) -> None:
@@ -120,3 +133,55 @@ def test_a_build_without_the_cache_keeps_no_values(site: tuple[Path, list[Path]]
     assert not (root / CACHE_DIR).exists()
     cached_build(root)
     assert (root / CACHE_DIR / STATE_FILE).is_file()
+
+
+def stored_state(root: Path) -> tuple[Path, Path, str]:
+    path = root / CACHE_DIR / STATE_FILE
+    return path, path.with_name(CHANGES_FILE), relate_store.state_scope(load_config(root).related)
+
+
+def test_an_edit_stores_only_what_changed(site: tuple[Path, list[Path]], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    root, files = site
+    cached_build(root)
+    path, changes, scope = stored_state(root)
+    written = file_signature(path.stat())
+    rewrite(files[7], lambda t: t + "\nThe cooperative market of quokkas.\n")
+    cached_build(root)
+    assert file_signature(path.stat()) == written, "the state file was written again"
+    assert 0 < changes.stat().st_size < path.stat().st_size // relate_store.REWRITE_SHARE
+    monkeypatch.setattr(relate_store, "REWRITE_SHARE", path.stat().st_size * 2)  # any change is too big
+    rewrite(files[8], lambda t: t + "\nThe cooperative market of quokkas.\n")
+    cached_build(root)
+    assert file_signature(path.stat()) != written
+    assert relate_store.load_state(path, scope) is not None
+
+
+def test_a_state_file_written_since_the_last_build_is_checked(site: tuple[Path, list[Path]]) -> None:  # noqa: F811
+    root, _ = site
+    cached_build(root)
+    path, _, scope = stored_state(root)
+    assert relate_store.load_state(path, scope) is not None
+    data = path.read_bytes()
+    for position in range(4, len(data), len(data) // 16):
+        path.write_bytes(flipped(data, position))
+        assert relate_store.load_state(path, scope) is None, f"a byte changed at {position} of {len(data)}"
+
+
+def test_damaged_or_foreign_changes_are_not_applied(site: tuple[Path, list[Path]]) -> None:  # noqa: F811
+    root, files = site
+    cached_build(root)
+    rewrite(files[7], lambda t: t + "\nThe cooperative market of quokkas.\n")
+    cached_build(root)
+    path, changes, scope = stored_state(root)
+    data = changes.read_bytes()
+    for position in range(0, len(data), max(1, len(data) // 16)):
+        changes.write_bytes(flipped(data, position))
+        assert relate_store.load_state(path, scope) is None, f"a byte changed at {position} of {len(data)}"
+    changes.write_bytes(data)
+    assert relate_store.load_state(path, scope) is not None
+    path.unlink()
+    front(files[9], "tags", "[trust]")
+    cached_build(root)  # relates every story and writes a state file anew
+    assert relate_store.load_state(path, scope) is not None
+    changes.write_bytes(data)
+    assert relate_store.load_state(path, scope) is None, "changes to the former state file were applied to the new one"

@@ -140,7 +140,7 @@ def build_site(
                 relations.shown,
             )
         with stages.stage("feeds") as advance:
-            feeds = render_feeds(site, config.feeds, translator(strings, config.language), reuse.pages if reuse is not None else None)
+            feeds = render_feeds(site, config.feeds, translator(strings, config.language), reuse.pages if reuse is not None else None, records)
             advance(len(feeds))
         with stages.stage("write") as advance:
             plan = plan_outputs(
@@ -151,7 +151,7 @@ def build_site(
             report = write_site(plan, config.output_dir, state=reuse is None and cache.enabled)
             advance(len(plan))
             if records is not None:
-                records.save(cache, scope, (output.path for output in rendered))
+                records.save(cache, scope, (output.path for output in (*rendered, *feeds)))
     except BaseException:
         if stager is not None:
             stager.discard()

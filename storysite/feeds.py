@@ -12,8 +12,9 @@ import html
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, replace
+from functools import cache, partial
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
@@ -31,6 +32,7 @@ from .urls import SiteUrls, terms_path
 
 if TYPE_CHECKING:
     from .incremental import PageMemo
+    from .page_records import PageRecords
 
 log = logging.getLogger(__name__)
 
@@ -82,25 +84,60 @@ class Channel:
     """The newest entry's time, so a rebuild of the same stories gives the same feed."""
 
 
-def render_feeds(site: Site, feeds: FeedsConfig, t: Callable[..., str], memo: PageMemo | None = None) -> list[Output]:
+def render_feeds(
+    site: Site, feeds: FeedsConfig, t: Callable[..., str], memo: PageMemo | None = None, records: PageRecords | None = None,
+) -> list[Output]:
     """Every feed of the site and of its niches, audiences and tags, in each configured format.
 
     The preview passes its memo: a feed whose channel is the same as in the last build is not made again.
+    A build with page records keeps a feed as the last build wrote it when its channel shows the same
+    stories, with the same values (read whole), under the same heading.
     """
     urls = SiteUrls(site.info.base_url)
     if feeds.formats and not urls.origin:
         log.info("no feeds: they need absolute URLs, so set base_url to the site's full address, e.g. https://example.org/")
         return []
+    # A story is an entry of several feeds; make each entry once, and only those a feed shows.
+    entries: dict[str, Entry] = {}
+
+    def filled(channel: Channel, stories: Sequence[Story]) -> Channel:
+        chosen = [entries.get(s.slug) or entries.setdefault(s.slug, feed_entry(s, urls, feeds)) for s in stories]
+        return replace(channel, entries=tuple(chosen))
+
     outputs = []
-    for channel, scope in _channels(site, feeds, urls, t):
-        for link in channel.links:
-            make = partial(_feed, channel, link, urls.absolute(link.path), scope)
-            outputs.append(make() if memo is None else memo.kept_data(link.path, make.args, make))
+    for heading, stories, scope in _channels(site, feeds, urls, t):
+        made = cache(partial(filled, heading, stories))
+        for link in heading.links:
+            self_url = urls.absolute(link.path)
+            if records is not None:
+                outputs.append(_kept_feed(records, heading, stories, link, self_url, scope, made))
+            elif memo is not None:
+                channel = made()
+                outputs.append(memo.kept_data(link.path, (channel, link, self_url, scope), partial(_feed, channel, link, self_url, scope)))
+            else:
+                outputs.append(_feed(made(), link, self_url, scope))
     return outputs
 
 
 def _feed(channel: Channel, link: FeedLink, self_url: str, scope: str) -> Output:
     return Output(link.path, FORMATS[link.format](channel, self_url), None, f"{link.label} feed of {scope}")
+
+
+def _kept_feed(
+    records: PageRecords, heading: Channel, stories: Sequence[Story], link: FeedLink, self_url: str, scope: str, made: Callable[[], Channel],
+) -> Output:
+    """A feed as the last build wrote it when it shows the same, else made (and recorded) anew.
+
+    Its entries are made of its stories alone (each read whole); all else it shows is in `heading`
+    and the call, and what the settings, versions and theme strings change is in the records' scope.
+    """
+    call = ("feed", heading, tuple(story.slug for story in stories), link, self_url, scope)
+    kept = records.kept(link.path, call)
+    if kept is not None:
+        return kept
+    output = records.render(call, stories, lambda: _feed(made(), link, self_url, scope))
+    records.collect([records.take()])
+    return output
 
 
 def in_feeds(story: Story, now: dt.datetime) -> bool:
@@ -143,19 +180,16 @@ def feed_entry(story: Story, urls: SiteUrls, feeds: FeedsConfig) -> Entry:
     )
 
 
-def _channels(site: Site, feeds: FeedsConfig, urls: SiteUrls, t: Callable[..., str]) -> list[tuple[Channel, str]]:
-    """The site's channel, then one per term that has feeds."""
+def _channels(site: Site, feeds: FeedsConfig, urls: SiteUrls, t: Callable[..., str]) -> list[tuple[Channel, tuple[Story, ...], str]]:
+    """The site's channel, then one per term that has feeds: each without its entries, with the stories they are made of."""
     info = site.info
     site_title = info.title or urlsplit(info.base_url).hostname or "storysite"  # a feed needs a title
     published = [s for s in site.stories if in_feeds(s, site.built_at)]
     # An empty feed is as new as the newest story of the site, never as new as the build.
     newest = max((s.updated or s.date for s in published), default=site.built_at)
-    # A story is an entry of several feeds; make each entry once, and only those a feed shows.
-    entries: dict[str, Entry] = {}
 
-    def channel(title: str, description: str, page_path: str, links: tuple[FeedLink, ...], stories: Sequence[Story]) -> Channel:
-        shown = [s for s in stories if in_feeds(s, site.built_at)][: feeds.limit or None]
-        chosen = [entries.get(s.slug) or entries.setdefault(s.slug, feed_entry(s, urls, feeds)) for s in shown]
+    def channel(title: str, description: str, page_path: str, links: tuple[FeedLink, ...], stories: Sequence[Story]) -> tuple[Channel, tuple[Story, ...]]:
+        shown = tuple(islice((s for s in stories if in_feeds(s, site.built_at)), feeds.limit or None))
         return Channel(
             title=_xml_text(title),
             description=_xml_text(description or title),
@@ -163,16 +197,16 @@ def _channels(site: Site, feeds: FeedsConfig, urls: SiteUrls, t: Callable[..., s
             author=_xml_text(info.author or site_title),
             page_url=urls.absolute(page_path),
             links=links,
-            entries=tuple(chosen),
-            updated=max((e.updated for e in chosen), default=newest),
-        )
+            entries=(),
+            updated=max((s.updated or s.date for s in shown), default=newest),
+        ), shown
 
     site_description = info.description or _string(t, "feed_description_site", site_title, site=site_title)
-    found = [(channel(site_title, site_description, "", info.feeds, published), "the site")]
+    found = [(*channel(site_title, site_description, "", info.feeds, published), "the site")]
     for kind in ("niche", "audience", "tag"):
         for term in site.term(kind):
             if term.feeds:
-                found.append((channel(*_term_text(term, site_title, t), term.path, term.feeds, term.stories), f"{kind} '{term.slug}'"))
+                found.append((*channel(*_term_text(term, site_title, t), term.path, term.feeds, term.stories), f"{kind} '{term.slug}'"))
     return found
 
 

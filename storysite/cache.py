@@ -68,7 +68,7 @@ def files_key(paths: Iterable[Path]) -> str:
     return content_key(*parts)
 
 
-def _checksum(value: bytes) -> bytes:
+def _checksum(value: bytes | memoryview) -> bytes:
     """A CRC-32 of a value's bytes: what zip and PNG files trust to find damage, seven times quicker than a hash."""
     return zlib.crc32(value).to_bytes(4, "little")
 
@@ -364,3 +364,28 @@ def open_cache(site_root: Path, enabled: bool = True) -> BuildCache:
 def version_scope(*more: str) -> str:
     """A scope string naming this storysite version and whatever else a namespace depends on."""
     return content_key(__version__, *more)
+
+
+def write_beside(path: Path, body: bytes, what: str) -> None:
+    """Store `body` in a file of its own beside the cache, behind a checksum, in one write.
+
+    A new file is put in place, so a reader never sees half of one; `what` names its values in a warning.
+    """
+    temporary = path.with_name(path.name + ".tmp")
+    try:
+        temporary.write_bytes(_checksum(body) + body)
+        os.replace(temporary, path)
+    except OSError as exc:
+        log.warning("cannot store %s in %s (%s)", what, path, exc)
+        temporary.unlink(missing_ok=True)
+
+
+def read_beside(path: Path) -> memoryview | None:
+    """What `write_beside` stored at `path`, or None when there is no such file; ValueError when it does not match its checksum."""
+    try:
+        data = memoryview(path.read_bytes())
+    except OSError:
+        return None
+    if _checksum(data[4:]) != data[:4]:
+        raise ValueError("checksum mismatch")
+    return data[4:]

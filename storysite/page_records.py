@@ -12,7 +12,8 @@ no render, and the writer need not compare bytes. Everything else a page depends
 theme files, UI strings, the settings, the versions of storysite, Python and the libraries) is the
 records' scope: any change to it renders every page again.
 
-Digests are of values made plain (see `_Digests`); the records are stored as a cache record (marshalled).
+Digests are of values made plain (see `_Digests`); the records are stored in a file beside the
+build cache (see `page_store`), which holds those of the last build that kept any.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ import marshal
 import os
 import pickle
 import sys
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import fields, is_dataclass
+from itertools import compress, count
 from operator import attrgetter
 from pathlib import Path
 from types import MappingProxyType
@@ -38,22 +41,31 @@ from .collector import collector_paused
 from .config import Config
 from .incremental import identity, site_objects, trace_reads
 from .model import Page, RelatedLink, Site, SiteInfo, Story, Term, TermRef
+from .page_store import (
+    CALL,
+    DIGEST,
+    FORMAT,
+    RECORDS_FILE,
+    PageColumns,
+    StoredPages,
+    Tables,
+    load_pages,
+    save_pages,
+)
 from .render import Output, ShownLinks
 from .unchanged import library_versions
 
-NAMESPACE = "page-records"
-FORMAT = "page-records-3"
-"""How the records are stored (a cache record, marshalled): records of another format are out of scope."""
+_RETIRED_NAMESPACE = "page-records"
+"""Where the build cache held page records before they had a file of their own: emptied once."""
 WHOLE = ("*",)
 """The attributes of an object a page reads whole."""
-SCORES = "+"
 _SCORE_FIELDS = frozenset(f.name for f in fields(RelatedLink)) - {"story", "reasons", "pinned"}
-_DIGEST = 16
+_DIGEST = DIGEST
 SLACK = 1000
 """Reads no page needs that the tables may hold before they are compacted."""
 
-Fresh = tuple[str, str, str, tuple[str | tuple[str, ...], ...]]
-"""A page just rendered: its path, call digest, origin and reads (object key, attribute names, key, names...)."""
+Fresh = tuple[str, bytes, str, tuple[str | tuple[str, ...], ...]]
+"""A page just rendered: its path, call digest (see `page_store.CALL`), origin and reads (object key, attribute names, key, names...)."""
 _NAMED = (Story, Page, Term, SiteInfo)
 """The site model's objects, known by name from build to build (see `incremental.identity`)."""
 
@@ -224,28 +236,10 @@ def _plain_path(path: Path) -> tuple[Any, ...]:
     return (_MARK, "path", str(path))
 
 
-@dataclass(frozen=True)
-class _Stored:
-    """The last build's records, as loaded."""
-
-    keys: list[str]
-    wholes: bytes
-    """A digest of each object, in the order of `keys`."""
-    attrs: list[tuple[str, ...]]
-    pairs: list[tuple[int, int]]
-    """(key index, attrs index) of each read."""
-    pair_digests: bytes
-    pages: dict[str, list[Any]]
-    """path -> [call digest (hex), size, mtime_ns, inode, origin, [pair indexes]].
-
-    The call digest is marked with SCORES when the page read the scores of related links.
-    """
-
-
 class PageRecords:
     """Keeps pages whose inputs did not change since the last build; records what each rendered page read."""
 
-    def __init__(self, out_dir: Path, stored: _Stored | None = None) -> None:
+    def __init__(self, out_dir: Path, stored: StoredPages | None = None) -> None:
         self.out_dir = out_dir
         self._stored = stored
         self._objects: dict[str, object] = {}
@@ -254,8 +248,10 @@ class PageRecords:
         self._wholes: dict[str, bytes] = {}
         self._pair_values: dict[tuple[str, tuple[str, ...]], bytes] = {}
         self._failing_reads: set[int] | None = None
+        self._failing_pages: set[int] | None = None
         self._texts: Mapping[str, str] = {}
-        self._kept: dict[str, list[Any]] = {}
+        self._kept: dict[str, int] = {}
+        """Pages kept this build, by path: their places in the stored records."""
         self._fresh: dict[str, Fresh] = {}
         self._reading: dict[str, set[str]] | None = None
         self._shared_names: dict[tuple[str, ...], tuple[str, ...]] = {WHOLE: WHOLE}
@@ -266,7 +262,7 @@ class PageRecords:
     @property
     def has_stored(self) -> bool:
         """True when the last build left records to keep pages by."""
-        return bool(self._stored and self._stored.pages)
+        return bool(self._stored and self._stored.paths)
 
     def start(self, site: Site, env: Environment, texts: Mapping[str, str] | None = None) -> None:
         """Begin rendering `site`: know its objects by name, and trace attribute reads in `env`.
@@ -295,27 +291,38 @@ class PageRecords:
             names = reading[key] = set()
         names.add(name)
 
-    def kept(self, path: str, call: tuple[Any, ...], digest: str | None = None) -> Output | None:
-        """The page as it is on disk, when it is asked to show what it showed and read nothing that changed."""
+    def kept(self, path: str, call: tuple[Any, ...], digest: bytes | None = None) -> Output | None:
+        """The page as it is on disk, when it is asked to show what it showed and read nothing that changed.
+
+        Its output names no source: the writer need neither copy nor compare it.
+        """
         stored = self._stored
-        record = stored.pages.get(path) if stored is not None else None
+        index = stored.index.get(path) if stored is not None else None
+        if index is None or index in self._failing_at():
+            return None
+        recorded = stored.calls[index * CALL : (index + 1) * CALL]  # type: ignore[union-attr]
+        if recorded != (digest or self._call_digest(call, recorded[0] == 1)):
+            return None
         try:
-            if record is None:
-                return None
-            reads = record[5]
-            if reads and (not 0 <= min(reads) <= max(reads) < len(stored.pairs) or not self._failing().isdisjoint(reads)):  # type: ignore[union-attr]
-                return None
-            if record[0] != (digest or self._call_digest(call, record[0].startswith(SCORES))):
-                return None
             status = os.stat(os.path.join(self.out_dir, path), follow_symlinks=False)
-            if [status.st_size, status.st_mtime_ns, status.st_ino] != record[1:4] or status.st_nlink != 1:
-                return None
-            origin = str(record[4])
-        except (OSError, TypeError, IndexError, AttributeError):
-            return None  # no such file, or a record of the wrong shape
-        self._kept[path] = record
+        except OSError:
+            return None
+        files, at = stored.files, index * 3  # type: ignore[union-attr]
+        if status.st_size != files[at] or status.st_mtime_ns != files[at + 1] or status.st_ino != files[at + 2] or status.st_nlink != 1:
+            return None
+        self._kept[path] = index
         self.kept_count += 1
-        return Output(path, None, self.out_dir / path, origin, kept=True)
+        return Output(path, None, None, stored.origins[index], kept=True)  # type: ignore[union-attr]
+
+    def _failing_at(self) -> set[int]:
+        """The stored pages that read a value that changed since the last build (worked out once)."""
+        if self._failing_pages is None:
+            stored = self._stored
+            assert stored is not None
+            failing = self._failing()
+            reads_failing = compress(count(), map(failing.__contains__, stored.reads)) if failing else ()
+            self._failing_pages = {bisect_right(stored.ends, position) for position in reads_failing}
+        return self._failing_pages
 
     def _failing(self) -> set[int]:
         """The stored reads whose values changed since the last build (worked out once)."""
@@ -349,8 +356,8 @@ class PageRecords:
         self._fresh[path] = (path, digest, output.origin, ())
         return output
 
-    def _call_digest(self, call: object, scores: bool) -> str:
-        return (SCORES if scores else "") + self._digests.of(call, scores).hex()
+    def _call_digest(self, call: object, scores: bool) -> bytes:
+        return (b"\1" if scores else b"\0") + self._digests.of(call, scores)
 
     def _whole(self, key: str) -> bytes:
         found = self._wholes.get(key)
@@ -425,123 +432,38 @@ class PageRecords:
             self._save(cache, scope, paths)
 
     def _save(self, cache: BuildCache, scope: str, paths: Iterable[str]) -> None:
-        tables = _Tables(self._stored, self._whole)
-        pages: dict[str, list[Any]] = {}
+        if cache.path is None:
+            return
+        stored = self._stored
+        tables = Tables(stored, self._whole)
+        pages = PageColumns()
+        fresh = []
+        kept = []
         for path in paths:
-            kept, fresh = self._kept.get(path), self._fresh.get(path)
-            if kept is not None:
-                pages[path] = kept  # its file is as the last build wrote it, and so is all it read
-            elif fresh is not None:
-                try:
-                    status = os.stat(self.out_dir / path, follow_symlinks=False)
-                except OSError:
-                    continue
-                flat = fresh[3]
-                reads = [tables.put(key, names, self._pair_value(key, names)) for key, names in zip(flat[0::2], flat[1::2])]  # type: ignore[arg-type]
-                pages[path] = [fresh[1], status.st_size, status.st_mtime_ns, status.st_ino, fresh[2], reads]
-        if tables.wasteful(pages.values()):
-            tables, old = _Tables(None, self._whole), tables
-            for path, record in pages.items():
-                pages[path] = [*record[:5], [tables.carry(old, index) for index in record[5]]]
-        cache.namespace(NAMESPACE, scope)
-        cache.put_record(NAMESPACE, str(self.out_dir), {**tables.value(self._objects), "pages": pages}, ())
-
-
-class _Tables:
-    """The objects, attribute sets and reads that page records point into, with a digest of each."""
-
-    def __init__(self, base: _Stored | None, whole: Callable[[str], bytes]) -> None:
-        self.keys = list(base.keys) if base else []
-        self.attrs = list(base.attrs) if base else []
-        self.pairs = list(base.pairs) if base else []
-        self.digests = bytearray(base.pair_digests if base else b"")
-        self.old_wholes = base.wholes if base else b""
-        self._whole = whole
-        self._key_index = {key: index for index, key in enumerate(self.keys)}
-        self._attrs_index = {names: index for index, names in enumerate(self.attrs)}
-        self._pair_index = {pair: index for index, pair in enumerate(self.pairs)}
-        self._carried: dict[int, int] = {}
-
-    def put(self, key: str, names: tuple[str, ...], digest: bytes) -> int:
-        """The index of a read, with the digest of its value now."""
-        key_index = self._key_index.get(key)
-        if key_index is None:
-            key_index = self._key_index[key] = len(self.keys)
-            self.keys.append(key)
-        attrs_index = self._attrs_index.get(names)
-        if attrs_index is None:
-            attrs_index = self._attrs_index[names] = len(self.attrs)
-            self.attrs.append(names)
-        pair = (key_index, attrs_index)
-        index = self._pair_index.get(pair)
-        if index is None:
-            index = self._pair_index[pair] = len(self.pairs)
-            self.pairs.append(pair)
-            self.digests += digest
-        else:
-            self.digests[index * _DIGEST : (index + 1) * _DIGEST] = digest
-        return index
-
-    def carry(self, old: _Tables, index: int) -> int:
-        """The index here of read `index` of the `old` tables (to leave out what no page reads any more)."""
-        if index not in self._carried:
-            key_index, attrs_index = old.pairs[index]
-            digest = bytes(old.digests[index * _DIGEST : (index + 1) * _DIGEST])
-            self._carried[index] = self.put(old.keys[key_index], old.attrs[attrs_index], digest)
-        return self._carried[index]
-
-    def wasteful(self, pages: Iterable[list[Any]]) -> bool:
-        """True when most reads are of pages gone (stories renamed or deleted over many builds)."""
-        used: set[int] = set()
-        for record in pages:
-            used.update(record[5])
-        return len(self.pairs) > len(used) + SLACK
-
-    def value(self, objects: Mapping[str, object]) -> dict[str, Any]:
-        wholes = b"".join(
-            self._whole(key) if key in objects else self.old_wholes[index * _DIGEST : (index + 1) * _DIGEST]
-            for index, key in enumerate(self.keys)
-        )
-        return {
-            "keys": self.keys,
-            "wholes": wholes.hex(),
-            "attrs": self.attrs,
-            "pairs": [index for pair in self.pairs for index in pair],
-            "pair_digests": self.digests.hex(),
-        }
+            index = self._kept.get(path)
+            if index is not None:
+                kept.append(index)  # its file is as the last build wrote it, and so is all it read
+            elif path in self._fresh:
+                fresh.append(self._fresh[path])
+        if kept:
+            assert stored is not None
+            pages.carry(stored, kept)
+        for path, call, origin, flat in fresh:
+            try:
+                status = os.stat(self.out_dir / path, follow_symlinks=False)
+            except OSError:
+                continue
+            reads = [tables.put(key, names, self._pair_value(key, names)) for key, names in zip(flat[0::2], flat[1::2])]  # type: ignore[arg-type]
+            pages.add(path, call, status, origin, reads)
+        if tables.wasteful(pages.reads) > SLACK:
+            tables, pages.reads = tables.compacted(pages.reads)
+        save_pages(cache.path.parent / RECORDS_FILE, scope, str(self.out_dir), tables.values(self._objects), pages.values())
 
 
 def load_page_records(cache: BuildCache, scope: str, out_dir: Path) -> PageRecords:
     """The records the last build into `out_dir` left, if it left any in this scope."""
-    cache.namespace(NAMESPACE, scope)
+    cache.namespace(_RETIRED_NAMESPACE, "")
+    if cache.path is None:
+        return PageRecords(out_dir)
     with collector_paused(set_aside=gc.get_freeze_count() > 0):
-        found = cache.get_records(NAMESPACE, [str(out_dir)]).get(str(out_dir))
-        value = found[0] if found is not None else None
-        return PageRecords(out_dir, _stored(value) if isinstance(value, Mapping) else None)
-
-
-def _stored(value: Mapping[str, Any]) -> _Stored | None:
-    try:
-        flat = value["pairs"]
-        stored = _Stored(
-            keys=value["keys"],
-            wholes=bytes.fromhex(value["wholes"]),
-            attrs=[tuple(names) for names in value["attrs"]],
-            pairs=list(zip(flat[0::2], flat[1::2])),
-            pair_digests=bytes.fromhex(value["pair_digests"]),
-            pages=value["pages"],
-        )
-        return stored if _consistent(stored, flat) else None
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _consistent(stored: _Stored, flat: list[int]) -> bool:
-    """Tables that fit each other (a page's own record is checked when it is used)."""
-    keys, attrs = flat[0::2], flat[1::2]
-    return (
-        isinstance(stored.pages, dict) and all(isinstance(key, str) for key in stored.keys)
-        and all(isinstance(name, str) for names in stored.attrs for name in names)
-        and len(stored.wholes) == _DIGEST * len(stored.keys) and len(stored.pair_digests) == _DIGEST * len(stored.pairs)
-        and (not keys or (0 <= min(keys) and max(keys) < len(stored.keys) and 0 <= min(attrs) and max(attrs) < len(stored.attrs)))
-    )
+        return PageRecords(out_dir, load_pages(cache.path.parent / RECORDS_FILE, scope, str(out_dir)))

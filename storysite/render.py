@@ -128,6 +128,8 @@ class Renderer:
         self.site_values = (info.title, info.description, info.language, info.author, info.base_url)
         """What of the site a page's values are made from, besides what it is asked to show."""
         self.planned: list[partial[Output]] = []
+        self.calls: list[tuple[Any, ...]] = []
+        """What each planned page is asked to show (see `_call`)."""
         self.languages: dict[str, tuple[Callable[..., str], Callable[..., str]]] = {}
 
     def language(self, lang: str) -> tuple[Callable[..., str], Callable[..., str]]:
@@ -143,6 +145,7 @@ class Renderer:
              lang: str | None = None, canonical: str | None = None, **context: Any) -> None:
         """Plan one page, to be rendered from the first template of `names` that exists."""
         self.planned.append(partial(self.render, names, page_kind, path, title, description, lang=lang, canonical=canonical, **context))
+        self.calls.append(self._call(names, page_kind, path, title, description, lang, canonical, context))
 
     def render_all(self, jobs: int, advance: Advance) -> list[Output]:
         """Every planned page, in order, on up to `jobs` processes."""
@@ -151,8 +154,8 @@ class Renderer:
         outputs: list[Output | None] = [None] * len(self.planned)
         if records is not None and records.has_stored:
             with collector_paused(set_aside=gc.get_freeze_count() > 0):
-                for index, planned in enumerate(self.planned):
-                    outputs[index] = records.kept(output_file(planned.args[2]), self._call(*planned.args, **planned.keywords))
+                for index, (planned, call) in enumerate(zip(self.planned, self.calls)):
+                    outputs[index] = records.kept(output_file(planned.args[2]), call)
             advance(records.kept_count)
         redo = [index for index, output in enumerate(outputs) if output is None]
         for index, output in zip(redo, self._render_dealt(redo, jobs, advance)):
@@ -196,15 +199,18 @@ class Renderer:
         listed = len(context.get("stories", ())) + len(context.get("terms", ())) + (len(term.stories) if term else 0)
         return 1 + listed + sum(len(group) for _, group in context.get("years", ()))
 
-    def _call(self, names: list[str], page_kind: str, path: str, title: str, description: str = "", *,
-              lang: str | None = None, canonical: str | None = None, **context: Any) -> tuple[Any, ...]:
-        """What a page is asked to show: equal calls make equal template values."""
-        return (tuple(names), page_kind, path, title, description, lang, canonical, self.site_values, context)
+    def _call(self, names: list[str], page_kind: str, path: str, title: str, description: str,
+              lang: str | None, canonical: str | None, context: dict[str, Any]) -> tuple[Any, ...]:
+        """What a page is asked to show: equal calls make equal template values.
+
+        Its plain values in one flat tuple (the template names last), then the context.
+        """
+        return ((page_kind, path, title, description, lang, canonical, *self.site_values, *names), context)
 
     def render(self, names: list[str], page_kind: str, path: str, title: str, description: str = "", *,
                lang: str | None = None, canonical: str | None = None, **context: Any) -> Output:
         """One page from the first template of `names` that exists."""
-        call = self._call(names, page_kind, path, title, description, lang=lang, canonical=canonical, **context)
+        call = self._call(names, page_kind, path, title, description, lang, canonical, context)
         if self.memo is not None and (kept := self.memo.kept_call(output_file(path), call)) is not None:
             return kept
         info = self.site.info

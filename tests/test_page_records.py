@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+import marshal
 import re
 import shutil
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from benchmarks.corpus import write_site
-from storysite import page_records, parallel
+from storysite import page_records, page_store, parallel
 from storysite.build import build_site
 from storysite.cache import CACHE_DIR, CACHE_FILE, open_cache
 from storysite.config import load_config
@@ -61,6 +63,7 @@ def edits(root: Path, files: list[Path], out: Path) -> list[tuple[str, Callable[
     first, second, third, fourth = files[3], files[10], files[20], files[30]
     added = root / "content/stories/added-story.md"
     cache = root / CACHE_DIR / CACHE_FILE
+    records = root / CACHE_DIR / page_store.RECORDS_FILE
     return [
         ("a paragraph added to a body", lambda: rewrite(first, lambda t: t + "\nMore about the market and the cooperative.\n")),
         ("a title", lambda: front(second, "title", '"Quokkas of the cooperative market"')),
@@ -99,6 +102,8 @@ def edits(root: Path, files: list[Path], out: Path) -> list[tuple[str, Callable[
         ("an output page replaced by another of the same size", lambda: _swap(out / "archive" / "index.html")),
         ("the cache deleted", lambda: shutil.rmtree(root / CACHE_DIR)),
         ("the cache corrupted", lambda: cache.write_bytes(b"not a database" * 100)),
+        ("the page records damaged", lambda: _damage(records)),
+        ("page records whose columns do not fit each other", lambda: _unfit(records)),
         ("a body again, with the cache rebuilt", lambda: rewrite(fourth, lambda t: t + "\nA last word.\n")),
     ]
 
@@ -138,6 +143,20 @@ def _swap_slugs(root: Path, out: Path) -> None:
             front(by_slug[linked[1]], "slug", linked[0])
             return
     raise AssertionError("no story page links to two stories")
+
+
+def _damage(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _unfit(path: Path) -> None:
+    """Leave out the file status of the last page recorded, under a checksum that matches."""
+    value = list(marshal.loads(path.read_bytes()[4:]))
+    value[-4] = value[-4][: -8 * page_store.STATUS]
+    body = marshal.dumps(tuple(value))
+    path.write_bytes(zlib.crc32(body).to_bytes(4, "little") + body)
 
 
 def _swap(path: Path) -> None:
@@ -186,3 +205,17 @@ def test_a_changed_setting_renders_every_page(site: tuple[Path, list[Path]], cap
         with open_cache(config.root) as cache:
             build_site(config, cache=cache)
     assert re.search(r"kept 0 pages as the last build left them", caplog.text)
+
+
+def test_records_are_of_one_output_folder(site: tuple[Path, list[Path]], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    root, files = site
+    other = tmp_path / "other"
+    cached_build(root)
+    rewrite(files[3], lambda t: t + "\nMore about the market and the cooperative.\n")
+    with caplog.at_level(logging.DEBUG, logger="storysite.render"):
+        cached_build(root, output_dir=other)  # the records are of _site/: every page renders
+        assert re.findall(r"kept (\d+) pages as the last build left them", caplog.text)[-1] == "0"
+        assert files_of(other) == cold_build(root, tmp_path / "cold")
+        cached_build(root)
+        assert re.findall(r"kept (\d+) pages as the last build left them", caplog.text)[-1] == "0"
+    assert files_of(root / "_site") == files_of(other)

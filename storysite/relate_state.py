@@ -42,9 +42,9 @@ from .relate import (
     most_shared,
     ranked_relations,
 )
+from .relate_file import STATE_FILE, load_state, save_state
 from .relate_store import (
     MARSHAL_VERSION,
-    STATE_FILE,
     Items,
     RelateState,
     full_relate,
@@ -53,12 +53,10 @@ from .relate_store import (
     idf_of,
     index_item,
     index_uses,
-    load_state,
     newest_day,
     plain_relations,
     post,
     relations_of,
-    save_state,
     state_scope,
     story_meta,
     targets,

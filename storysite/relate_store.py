@@ -2,36 +2,25 @@
 
 Per story: a digest of its text, the plain values scoring reads of it, its vector, candidates and
 ranked relations; per term the stories that hold it; per index key its stories (with where each
-stands) and its posting list. `marshal` files hold them (plain tuples, lists, dicts, strings,
-numbers: they load in milliseconds and, unlike a pickle, cannot run code), each behind a checksum;
-vectors, index keys and relations stay marshalled until a build needs them. `full_relate` works every
-value out, as `RelateMemo` does from scratch, with the functions `relate_stories` uses.
-
-The state file holds the whole state; a small changes file beside it the entries that changed since
-(an edit changes a few hundred of the state's entries: writing them all again took longer than the
-rest of the stage). The changes file names the state file it belongs to and the file's signature as
-the last build left it: a state file with another signature is checked whole before it is trusted.
+stands) and its posting list. They are plain values (`relate_file` stores them); vectors, index keys
+and relations stay marshalled until a build needs them. `full_relate` works every value out, as
+`RelateMemo` does from scratch, with the functions `relate_stories` uses.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import marshal
 import math
-import os
-import zlib
 from array import array
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, fields
-from itertools import compress, filterfalse, repeat
-from operator import is_not
-from pathlib import Path
-from typing import Any
+from itertools import repeat
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .cache import content_key, file_signature
+from .cache import content_key
 from .config import Config, RelatedConfig
 from .model import Story
 from .parallel import fork_map
@@ -60,18 +49,11 @@ from .textvec import (
     tfidf_vectors,
 )
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from .relate_file import Base
 
-STATE_FILE = "relate-state.marshal"
-CHANGES_FILE = "relate-state-changes.marshal"
-"""The entries that changed since the state file was written, and the state file's signature as then."""
-FORMAT = "storysite-relate-state-3"
-CHANGES_FORMAT = "storysite-relate-state-changes-1"
+FORMAT = "storysite-relate-state-4"
 MARSHAL_VERSION = 4
-KEYED = ("ids", "texts", "metas", "holders", "indexed", "postings", "vectors", "candidates", "ranked", "shown")
-"""The state's values by story, term or index key: the changes file lists the entries of each that changed."""
-REWRITE_SHARE = 8
-"""Changes bigger than this share of the state file make the whole state be written again."""
 
 Meta = tuple[int, str, tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]
 """What scoring reads of a story besides its text: day, niche, audiences, tags, target, pinned."""
@@ -104,43 +86,25 @@ class RelateState:
     """A number for each story that stays while the story does (its holders entries name it)."""
     texts: dict[str, str]
     metas: dict[str, Meta]
-    holders: dict[str, bytes]
+    holders: MutableMapping[str, bytes]
     """Term -> the ids of the stories whose text holds it (an array of ints)."""
-    indexed: dict[str, bytes]
+    indexed: MutableMapping[str, bytes]
     """Index key -> the stories indexed under it (drafts too: they look for candidates), with their `posting_rank`
     (a dict, marshalled: most keys are not touched by a build)."""
     postings: dict[str, list[str]]
-    vectors: dict[str, bytes]
+    vectors: MutableMapping[str, bytes]
     """Each story's vector, marshalled: (terms, weights), strongest first."""
     candidates: dict[str, list[str]]
-    ranked: dict[str, bytes]
+    ranked: MutableMapping[str, bytes]
     """Each story's relations (`plain_relations`, marshalled: each one the fewer objects to load and free)."""
     newest_day: int
     shown: dict[str, bytes]
     """Each story's `related_links.shown_relations`: what its page shows of its relations when it shows no score."""
     base: Base | None = field(default=None, repr=False, compare=False)
-    """The state file this state was loaded from (not stored)."""
+    """The state file this state was loaded from (`relate_file`; not stored)."""
 
 
 STORED = tuple(each.name for each in fields(RelateState) if each.name != "base")
-
-
-@dataclass(frozen=True)
-class Base:
-    """A state file as loaded: what its changes file lists changes against.
-
-    Values of the state are replaced, never changed in place: an entry whose value is another
-    object than the file's is one that changed.
-    """
-
-    key: bytes
-    """A random name of the file, written in it and in its changes file."""
-    signature: list[int]
-    """`cache.file_signature` of the file as it was loaded, its contents checked or as the last build left it."""
-    size: int
-    values: dict[str, dict[str, Any]]
-    """The state's `KEYED` values as the file holds them (copies)."""
-    slugs: list[str]
 
 
 def state_scope(settings: RelatedConfig) -> str:
@@ -150,112 +114,6 @@ def state_scope(settings: RelatedConfig) -> str:
 
 def _settings_values(settings: RelatedConfig) -> tuple[Any, ...]:
     return (settings.count, settings.threshold, sorted(settings.weights.items()), settings.recency_days)
-
-
-def load_state(path: Path, scope: str) -> RelateState | None:
-    """The state stored at `path` (and the changes beside it), or None when there is none or it cannot be trusted."""
-    try:
-        changes = _read_changes(path.with_name(CHANGES_FILE))
-        with open(path, "rb") as file:
-            signature = file_signature(os.fstat(file.fileno()))
-            data = file.read()
-        if changes is None or changes[2] != signature:
-            _check(data)  # a file written since the last build noted it: it may be anything
-        stored = marshal.loads(memoryview(data)[4:])
-        if not isinstance(stored, tuple) or len(stored) != len(STORED) + 2 or stored[0] != FORMAT:
-            raise ValueError("another format")
-        state = RelateState(*stored[2:])
-        if state.scope != scope:
-            return None
-        state.base = Base(stored[1], signature, len(data), {name: dict(getattr(state, name)) for name in KEYED}, state.slugs)
-        if changes is not None:
-            _apply(state, changes)
-    except OSError:
-        return None
-    except (ValueError, EOFError, TypeError, LookupError) as exc:
-        log.info("the stored related stories %s are unreadable (%s); relating every story", path, exc)
-        return None
-    return state
-
-
-def _check(data: bytes) -> None:
-    if zlib.crc32(memoryview(data)[4:]).to_bytes(4, "little") != data[:4]:
-        raise ValueError("checksum mismatch")
-
-
-def _read_changes(path: Path) -> tuple[Any, ...] | None:
-    """The changes file's values, or None when there is none (the state file alone is then the state)."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    _check(data)
-    changes = marshal.loads(memoryview(data)[4:])
-    if not isinstance(changes, tuple) or len(changes) != 6 or changes[0] != CHANGES_FORMAT:
-        raise ValueError("changes of another format")
-    return changes
-
-
-def _apply(state: RelateState, changes: tuple[Any, ...]) -> None:
-    """Bring a state as its file holds it up to date with the changes file's entries."""
-    _, key, _, slugs, newest, keyed = changes
-    assert state.base is not None
-    if key != state.base.key:
-        raise ValueError("changes to another state")
-    if slugs is not None:
-        state.slugs = slugs
-    state.newest_day = newest
-    for name in KEYED:
-        changed, gone = keyed[name]
-        values = getattr(state, name)
-        values.update(changed)
-        for entry in gone:
-            values.pop(entry, None)
-
-
-def save_state(path: Path, state: RelateState) -> None:
-    """Store `state` at `path`: only its changes when it was loaded from there and they are few, else all of it.
-
-    Each file is written in one go (a new file put in place), so a reader never sees half of one.
-    """
-    base, changes_path = state.base, path.with_name(CHANGES_FILE)
-    if base is not None:
-        body = _changes_body(state, base)
-        if len(body) <= base.size // REWRITE_SHARE:
-            _write(changes_path, body)
-            return
-    # Changes of another state file must never be read with the new one: they go first.
-    changes_path.unlink(missing_ok=True)
-    key = os.urandom(16)
-    if _write(path, marshal.dumps((FORMAT, key, *(getattr(state, name) for name in STORED)), MARSHAL_VERSION)):
-        # Until the state file changes, the next build need not check what it holds (a large file takes a while).
-        none: dict[str, tuple[dict[str, Any], list[str]]] = {name: ({}, []) for name in KEYED}
-        _write(changes_path, marshal.dumps((CHANGES_FORMAT, key, file_signature(os.stat(path)), None, state.newest_day, none)))
-
-
-def _changes_body(state: RelateState, base: Base) -> bytes:
-    """The changes file of `state`: each entry whose value is not the state file's own object, and the entries gone."""
-    keyed = {}
-    for name in KEYED:
-        now, before = getattr(state, name), base.values[name]
-        changed = compress(now, map(is_not, now.values(), map(before.get, now)))
-        keyed[name] = ({entry: now[entry] for entry in changed}, list(filterfalse(now.__contains__, before)))
-    slugs = None if state.slugs == base.slugs else state.slugs
-    return marshal.dumps((CHANGES_FORMAT, base.key, base.signature, slugs, state.newest_day, keyed), MARSHAL_VERSION)
-
-
-def _write(path: Path, body: bytes) -> bool:
-    temporary = path.with_name(path.name + ".tmp")
-    try:
-        with open(temporary, "wb") as file:
-            file.write(zlib.crc32(body).to_bytes(4, "little"))
-            file.write(body)
-        os.replace(temporary, path)
-    except OSError as exc:
-        log.warning("cannot store the related stories in %s (%s)", path, exc)
-        temporary.unlink(missing_ok=True)
-        return False
-    return True
 
 
 def plain_relations(ranked: Sequence[Relation]) -> bytes:

@@ -10,17 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from storysite import relate_store
+from storysite import relate_file, relate_store
 from storysite.build import cached_text_terms
 from storysite.cache import CACHE_DIR, BuildCache, file_signature
 from storysite.config import load_config
 from storysite.relate import relate_stories
-from storysite.related_links import shown_relations
+from storysite.relate_file import CHANGES_FILE, STATE_FILE
 from storysite.relate_state import relate_kept
-from storysite.relate_store import CHANGES_FILE, STATE_FILE
-from tests.test_page_records import cached_build, cold_build, files_of
+from storysite.related_links import shown_relations
+from tests.test_page_records import (
+    cached_build,
+    cold_build,
+    files_of,
+    site,  # noqa: F401 (a fixture)
+)
 from tests.test_page_records import edits as site_edits
-from tests.test_page_records import site  # noqa: F401 (a fixture)
 from tests.test_relate_memo import NOW, built_model, corpus, edits, front, rewrite  # noqa: F401 (corpus: a fixture)
 
 
@@ -83,10 +87,10 @@ def flipped(data: bytes, position: int) -> bytes:
 def reshaped(root: Path) -> None:
     """Kept values that load, with the right scope, but not of the shape the update reads."""
     path = root / CACHE_DIR / STATE_FILE
-    state = relate_store.load_state(path, relate_store.state_scope(load_config(root).related))
+    state = relate_file.load_state(path, relate_store.state_scope(load_config(root).related))
     assert state is not None
     state.metas = {slug: ("a story",) for slug in state.metas}  # type: ignore[misc]
-    relate_store.save_state(path, state)
+    relate_file.save_state(path, state)
 
 
 def test_a_cached_build_after_each_edit_equals_a_cold_build(
@@ -148,23 +152,23 @@ def test_an_edit_stores_only_what_changed(site: tuple[Path, list[Path]], monkeyp
     rewrite(files[7], lambda t: t + "\nThe cooperative market of quokkas.\n")
     cached_build(root)
     assert file_signature(path.stat()) == written, "the state file was written again"
-    assert 0 < changes.stat().st_size < path.stat().st_size // relate_store.REWRITE_SHARE
-    monkeypatch.setattr(relate_store, "REWRITE_SHARE", path.stat().st_size * 2)  # any change is too big
+    assert 0 < changes.stat().st_size < path.stat().st_size // relate_file.REWRITE_SHARE
+    monkeypatch.setattr(relate_file, "REWRITE_SHARE", path.stat().st_size * 2)  # any change is too big
     rewrite(files[8], lambda t: t + "\nThe cooperative market of quokkas.\n")
     cached_build(root)
     assert file_signature(path.stat()) != written
-    assert relate_store.load_state(path, scope) is not None
+    assert relate_file.load_state(path, scope) is not None
 
 
 def test_a_state_file_written_since_the_last_build_is_checked(site: tuple[Path, list[Path]]) -> None:  # noqa: F811
     root, _ = site
     cached_build(root)
     path, _, scope = stored_state(root)
-    assert relate_store.load_state(path, scope) is not None
+    assert relate_file.load_state(path, scope) is not None
     data = path.read_bytes()
     for position in range(4, len(data), len(data) // 16):
         path.write_bytes(flipped(data, position))
-        assert relate_store.load_state(path, scope) is None, f"a byte changed at {position} of {len(data)}"
+        assert relate_file.load_state(path, scope) is None, f"a byte changed at {position} of {len(data)}"
 
 
 def test_damaged_or_foreign_changes_are_not_applied(site: tuple[Path, list[Path]]) -> None:  # noqa: F811
@@ -176,12 +180,12 @@ def test_damaged_or_foreign_changes_are_not_applied(site: tuple[Path, list[Path]
     data = changes.read_bytes()
     for position in range(0, len(data), max(1, len(data) // 16)):
         changes.write_bytes(flipped(data, position))
-        assert relate_store.load_state(path, scope) is None, f"a byte changed at {position} of {len(data)}"
+        assert relate_file.load_state(path, scope) is None, f"a byte changed at {position} of {len(data)}"
     changes.write_bytes(data)
-    assert relate_store.load_state(path, scope) is not None
+    assert relate_file.load_state(path, scope) is not None
     path.unlink()
     front(files[9], "tags", "[trust]")
     cached_build(root)  # relates every story and writes a state file anew
-    assert relate_store.load_state(path, scope) is not None
+    assert relate_file.load_state(path, scope) is not None
     changes.write_bytes(data)
-    assert relate_store.load_state(path, scope) is None, "changes to the former state file were applied to the new one"
+    assert relate_file.load_state(path, scope) is None, "changes to the former state file were applied to the new one"

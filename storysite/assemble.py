@@ -4,16 +4,32 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Config, FeedsConfig, TermInfo
 from .errors import ContentError, Problem
 from .links import resolve_ref, rewrite_links
-from .model import Asset, FeedLink, MenuItem, Page, Site, SiteInfo, Story, Term, TermRef, reading_minutes
+from .model import (
+    Asset,
+    FeedLink,
+    MenuItem,
+    Page,
+    Site,
+    SiteInfo,
+    Story,
+    Term,
+    TermRef,
+    reading_minutes,
+)
 from .parse import ParsedPage, ParsedStory
 from .sources import Sources, line_of
 from .urls import SiteUrls, expand_permalink, safe_site_path, slugify, term_path
+
+if TYPE_CHECKING:
+    from .kept_stories import KeptStories
 
 # Feed formats: the name readers know and the media type for <link rel="alternate">.
 FEED_TYPES = {
@@ -30,28 +46,55 @@ def is_published(meta_draft: bool, date: dt.datetime | None, config: Config, now
     return config.future or date is None or date <= now
 
 
+@dataclass(frozen=True)
+class AssembledStory:
+    """A story of the site model, with what assembling it read besides its file and what it found."""
+
+    story: Story
+    names: tuple[str, tuple[str, ...], tuple[str, ...]]
+    """Its niche, audiences and tags as its front-matter names them."""
+    removed: tuple[Problem, ...]
+    """Control characters removed from its file."""
+    warnings: tuple[Problem, ...]
+    """An undeclared niche or audience, dead links, a missing cover."""
+    lookups: tuple[tuple[Path, str | None], ...] = ()
+    """Each link target it looked for, with the URL found there (None: nothing), when asked to record them."""
+
+
 def assemble_site(
     config: Config,
     sources: Sources,
     parsed_stories: list[ParsedStory],
     parsed_pages: list[ParsedPage],
     now: dt.datetime,
+    kept: KeptStories | None = None,
 ) -> tuple[Site, list[Problem]]:
-    """Build the site model; return it with the warnings found (errors under `strict`)."""
+    """Build the site model; return it with the warnings found (errors under `strict`).
+
+    With `kept`, the stories it holds (files that did not change, which `parsed_stories` then leaves
+    out) are taken as the last build assembled them, unless a link target one of them looked for
+    changed: those are parsed again. Each story assembled here is noted in `kept`.
+    """
     urls = SiteUrls(config.base_url)
     problems: list[Problem] = []
     warnings: list[Problem] = []
-    stories = [p for p in parsed_stories if is_published(p.meta.draft, p.meta.date, config, now)]
+    published = {p.doc.path: p for p in parsed_stories if is_published(p.meta.draft, p.meta.date, config, now)}
+    held = {path: k for path, k in kept.stories.items() if is_published(k.draft, k.date, config, now)} if kept else {}
+    order = [path for path in sources.stories if path in published or path in held] if held else list(published)
     pages = [p for p in parsed_pages if is_published(p.meta.draft, None, config, now)]
-    problems += _duplicates((p.meta.slug, p.doc.shown, p.doc.lines.get("slug", 1)) for p in stories)
+    problems += _duplicates(
+        (p.meta.slug, p.doc.shown, p.doc.lines.get("slug", 1)) if (p := published.get(path)) is not None
+        else (held[path].slug, held[path].shown, held[path].slug_line)
+        for path in order
+    )
     problems += _duplicates((p.meta.slug, p.doc.shown, p.doc.lines.get("slug", 1)) for p in pages)
 
     # Every entry's site path, by source file: the one place where URLs of content are decided.
-    site_paths = {p.doc.path: _story_path(p, config) for p in stories}
+    site_paths = {p.doc.path: _story_path(p, config) for p in published.values()}
+    site_paths.update({path: k.path for path, k in held.items()})
     site_paths.update({p.doc.path: f"{p.meta.slug}/" for p in pages})
-    entries: list[ParsedStory | ParsedPage] = [*stories, *pages]
+    entries: list[ParsedStory | ParsedPage] = [*published.values(), *pages]
     for entry in entries:
-        warnings += _removed_characters(entry)
         if not safe_site_path(site_paths[entry.doc.path]):
             problems.append(
                 Problem(entry.doc.shown, entry.doc.lines.get("slug", 1), f"'{site_paths[entry.doc.path]}' leaves the output folder")
@@ -62,15 +105,41 @@ def assemble_site(
     assets = _assets(sources, config, site_paths)
     targets: dict[Path, str] = {a.source: urls.url(a.path) for a in assets}
     targets.update({source: urls.url(path) for source, path in site_paths.items()})
+    if kept is not None:
+        # A kept story whose link targets moved is assembled again from its file.
+        stale = [path for path, k in held.items() if any(targets.get(target) != url for target, url in k.lookups)]
+        for again in kept.reparse(stale) if stale else ():
+            del held[again.doc.path]
+            published[again.doc.path] = again
 
     terms = _TermIndex(config, urls)
-    built_stories = []
-    for parsed in stories:
-        warnings += terms.check(parsed)
-        content, dead = rewrite_links(parsed.body.html, parsed.doc.path.parent, targets)
-        warnings += [_dead_link(parsed, ref) for ref in dead]
+    assembled = []
+    for path in order:
+        if path in held:
+            assembled.append(kept.take(held[path], terms.ref))  # type: ignore[union-attr]
+            continue
+        parsed = published[path]
+        looked = _Lookups(targets) if kept is not None else None
+        story_warnings = terms.check(parsed)
+        content, dead = rewrite_links(parsed.body.html, path.parent, looked or targets)
+        story_warnings += [_dead_link(parsed, ref) for ref in dead]
         source = parsed.doc.path
-        built_stories.append(_story(parsed, config, site_paths[source], targets[source], content, terms, targets, warnings))
+        story = _story(parsed, config, site_paths[source], targets[source], content, terms, looked or targets, story_warnings)
+        meta = parsed.meta
+        unit = AssembledStory(
+            story, (meta.niche, meta.audiences, meta.tags), tuple(_removed_characters(parsed)), tuple(story_warnings),
+            tuple(looked.seen.items()) if looked is not None else (),
+        )
+        assembled.append(unit)
+        if kept is not None:
+            kept.note(parsed, unit)
+    for unit in assembled:
+        warnings += unit.removed
+    for page in pages:
+        warnings += _removed_characters(page)
+    built_stories = [unit.story for unit in assembled]
+    for unit in assembled:
+        warnings += unit.warnings
     built_stories.sort(key=lambda s: s.slug)
     built_stories.sort(key=lambda s: s.date, reverse=True)
 
@@ -99,6 +168,29 @@ def assemble_site(
         feeds=feed_links(config.feeds, urls, ""),
     )
     return Site(info, tuple(built_stories), tuple(built_pages), assets, now), warnings
+
+
+class _Lookups(Mapping[Path, str]):
+    """Link targets, noting each one looked for and what was found there."""
+
+    def __init__(self, targets: Mapping[Path, str]) -> None:
+        self._targets = targets
+        self.seen: dict[Path, str | None] = {}
+
+    def __contains__(self, key: object) -> bool:
+        found = self._targets.get(key)  # type: ignore[call-overload]
+        self.seen[key] = found  # type: ignore[index]
+        return found is not None
+
+    def __getitem__(self, key: Path) -> str:
+        found = self.seen[key] = self._targets[key]
+        return found
+
+    def __iter__(self) -> Iterator[Path]:
+        return iter(self._targets)
+
+    def __len__(self) -> int:
+        return len(self._targets)
 
 
 def _story_path(parsed: ParsedStory, config: Config) -> str:

@@ -6,7 +6,7 @@ import gc
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +18,9 @@ from .config import Config
 from .dates import build_time
 from .errors import ContentError, Problem
 from .feeds import render_feeds
+from .kept_stories import KeptStories
 from .model import Story
+from .page_records import FORMAT as DIGESTS_FORMAT
 from .page_records import load_page_records, records_scope
 from .parallel import fork_map
 from .parse import parse_sources
@@ -86,16 +88,26 @@ def build_site(
             log.warning("%s", warning)
         cache.commit()
         return BuildResult(last.stories, last.pages, last.files, time.perf_counter() - started, last.warnings, tuple(stages.times))
+    kept = None
     with stages.stage("parse", len(sources.stories) + len(sources.pages)) as advance, collector_slowed():
-        if reuse is None:
+        if reuse is None and cache.enabled:
+            # Stories whose files did not change since the last build are taken as it assembled them.
+            kept = KeptStories(
+                cache, config, sources.stories, lambda paths: parse_sources(replace(sources, stories=tuple(paths), pages=()), config, cache=cache)[0],
+                DIGESTS_FORMAT,
+            )
+            advance(len(kept.stories))
+            stories, pages = parse_sources(replace(sources, stories=tuple(path for path in sources.stories if path not in kept.stories)), config, advance, cache)
+        elif reuse is None:
             stories, pages = parse_sources(sources, config, advance, cache)
         else:
             stories, pages = reuse.parsed.parse(sources, lambda changed: parse_sources(changed, config, advance, cache))
     with stages.stage("assemble", len(stories) + len(pages)), collector_paused():  # it makes lasting objects, no cycles
-        site, warnings = assemble_site(config, sources, stories, pages, build_time())
+        site, warnings = assemble_site(config, sources, stories, pages, build_time(), kept)
         if reuse is not None:
             site = reuse.model.same_objects(site)
-        due = next_due([date for parsed in stories for date in (parsed.meta.date, parsed.meta.updated) if date], site.built_at)
+        dates = [date for parsed in stories for date in (parsed.meta.date, parsed.meta.updated) if date]
+        due = next_due(dates + [date for story in (kept.stories.values() if kept else ()) for date in (story.date, story.updated) if date], site.built_at)
         parsed_terms = {parsed.doc.path: (parsed.body.html, parsed.terms) for parsed in stories if parsed.terms is not None}
         del stories, pages  # the site model holds what later stages need; let the rest go before render
     if reuse is None:
@@ -105,7 +117,8 @@ def build_site(
     with stages.stage("relate", len(site.stories)):
         if reuse is None and cache.enabled:
             # Each story's text digest: relate keeps its term counts by it, page records digest stories with it.
-            texts = {story.slug: text_digest(story) for story in site.stories}
+            known = kept.texts if kept is not None else {}
+            texts = {story.slug: known.get(story.slug) or text_digest(story) for story in site.stories}
             relations = relate_kept(site.stories, config, site.built_at, cache, partial(cached_text_terms, cache=cache, jobs=config.jobs, parsed=parsed_terms, texts=texts), texts)
         elif reuse is None:
             relations = relate_stories(site.stories, config, site.built_at, cached_text_terms(site.stories, cache, config.jobs, parsed_terms))
@@ -134,7 +147,7 @@ def build_site(
             if reuse is None and cache.enabled:
                 scope = records_scope(config, _theme_folders(config, chain))
                 records = load_page_records(cache, scope, config.output_dir)
-                records.start(site, env, texts)
+                records.start(site, env, texts, kept.digests if kept is not None else None)
             rendered = render_site(
                 site, related, env, partial(translator, strings), config.paginate, advance, config.jobs, memo, records, stager,
                 relations.shown,
@@ -152,6 +165,8 @@ def build_site(
             advance(len(plan))
             if records is not None:
                 records.save(cache, scope, (output.path for output in (*rendered, *feeds)))
+            if kept is not None and records is not None:
+                kept.save(texts, records.digest_of)
     except BaseException:
         if stager is not None:
             stager.discard()

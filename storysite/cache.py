@@ -223,6 +223,21 @@ class BuildCache:
         self.misses += len(set(keys)) - len(found)
         return found
 
+    def all_records(self, namespace: str) -> dict[str, tuple[Any, list[str]]]:
+        """Every record stored in `namespace`, read in one query; none counts as used (`keep` those that are).
+
+        A damaged one is left out, and dropped with the unused ones.
+        """
+        assert namespace in self._scopes, f"declare the namespace {namespace!r} first"
+        rows = self._run(lambda db: db.execute("SELECT key, value, checksum FROM entries WHERE namespace = ?", (namespace,)).fetchall())
+        found = {}
+        for key, value, checksum in rows or ():
+            try:
+                found[key] = _loaded_record(value, checksum)
+            except ValueError:
+                pass
+        return found
+
     def count_misses(self, count: int) -> None:
         """Count values looked for without asking (their keys were known to be absent)."""
         self.misses += count

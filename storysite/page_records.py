@@ -250,6 +250,7 @@ class PageRecords:
         self._failing_reads: set[int] | None = None
         self._failing_pages: set[int] | None = None
         self._texts: Mapping[str, str] = {}
+        self._known: Mapping[str, bytes] = {}
         self._kept: dict[str, int] = {}
         """Pages kept this build, by path: their places in the stored records."""
         self._fresh: dict[str, Fresh] = {}
@@ -264,13 +265,17 @@ class PageRecords:
         """True when the last build left records to keep pages by."""
         return bool(self._stored and self._stored.paths)
 
-    def start(self, site: Site, env: Environment, texts: Mapping[str, str] | None = None) -> None:
+    def start(
+        self, site: Site, env: Environment, texts: Mapping[str, str] | None = None, digests: Mapping[str, bytes] | None = None,
+    ) -> None:
         """Begin rendering `site`: know its objects by name, and trace attribute reads in `env`.
 
         `texts`, when the caller has them: each story's `relate_store.text_digest` by slug (of its
         title, summary and content, which a story's digest then need not go through again).
+        `digests`: stories' digests (`digest_of`) that the caller knows, by slug.
         """
         self._texts = texts or {}
+        self._known = digests or {}
         self._objects = {"\x1f".join(key): value for key, value in site_objects(site).items()}
         self._keys.clear()
         self._keys.update((id(value), key) for key, value in self._objects.items())
@@ -359,10 +364,17 @@ class PageRecords:
     def _call_digest(self, call: object, scores: bool) -> bytes:
         return (b"\1" if scores else b"\0") + self._digests.of(call, scores)
 
+    def digest_of(self, story: Story) -> bytes:
+        """The digest of a story's values, by which the pages that read it whole are kept."""
+        return self._whole(self._keys[id(story)])
+
     def _whole(self, key: str) -> bytes:
         found = self._wholes.get(key)
         if found is None:
             obj = self._objects[key]
+            if type(obj) is Story and (known := self._known.get(obj.slug)) is not None:  # type: ignore[attr-defined]
+                found = self._wholes[key] = known
+                return found
             text = self._texts.get(obj.slug) if type(obj) is Story else None  # type: ignore[attr-defined]
             found = self._wholes[key] = self._digests.of_fields(obj) if text is None else self._digests.of_story(obj, text)  # type: ignore[arg-type]
         return found

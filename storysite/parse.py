@@ -29,6 +29,8 @@ class ParsedStory:
 
     Marshalled (`textvec.packed_terms`): one object for each story rather than hundreds of small ones
     that, freed among the parse stage's lasting objects, would leave memory in pieces."""
+    key: str = ""
+    """The key of its Markdown in the build cache ("" without a cache)."""
 
 
 @dataclass(frozen=True)
@@ -102,10 +104,10 @@ def parse_sources(
         cached.keep("markdown", [key for _, _, _, key in recalled.values()])
     stories, pages = [], []
     for path, _ in entries:
-        doc, meta, _, _ = parsed[path]
+        doc, meta, key, _ = parsed[path]
         body, terms = bodies[path]
         if isinstance(meta, StoryFrontMatter):
-            stories.append(ParsedStory(doc, meta, body, terms))
+            stories.append(ParsedStory(doc, meta, body, terms, key or (recalled[path][3] if path in recalled else "")))
         else:
             pages.append(ParsedPage(doc, meta, body))
     return stories, pages

@@ -100,8 +100,8 @@ class ParsedFiles:
         if self.cache is None or file_signature is None:
             return
         bytes_key = None if self._settled(doc.path) else file_key(doc.path)
-        front_matter = _encoded(doc.meta)
-        if front_matter is _UNSUPPORTED or bytes_key == "":
+        front_matter = encoded_value(doc.meta)
+        if front_matter is UNSUPPORTED or bytes_key == "":
             return
         tagged = [key for key, value in doc.meta.items() if _tagged(value)]
         checked = _story_fields(meta) if meta is not None else None
@@ -135,27 +135,27 @@ class _Unsupported:
     """A value JSON cannot carry exactly (a set, bytes, a key that is not text, a time in another kind of zone)."""
 
 
-_UNSUPPORTED = _Unsupported()
+UNSUPPORTED = _Unsupported()
 
 
-def _encoded(value: Any) -> Any:
-    """A front-matter value as JSON (dates tagged), or _UNSUPPORTED."""
+def encoded_value(value: Any) -> Any:
+    """A front-matter value as JSON (dates tagged), or UNSUPPORTED."""
     kind = type(value)
     if kind in (str, int, float, bool) or value is None:
         return value
     if kind is list:
-        items = [_encoded(item) for item in value]
-        return _UNSUPPORTED if any(item is _UNSUPPORTED for item in items) else items
+        items = [encoded_value(item) for item in value]
+        return UNSUPPORTED if any(item is UNSUPPORTED for item in items) else items
     if kind is dict:
         if not all(type(key) is str and not key.startswith("\x00") for key in value):
-            return _UNSUPPORTED
-        fields = {key: _encoded(item) for key, item in value.items()}
-        return _UNSUPPORTED if any(item is _UNSUPPORTED for item in fields.values()) else fields
+            return UNSUPPORTED
+        fields = {key: encoded_value(item) for key, item in value.items()}
+        return UNSUPPORTED if any(item is UNSUPPORTED for item in fields.values()) else fields
     if kind is dt.date:
         return {_DATE: value.isoformat()}
     if kind is dt.datetime and (value.tzinfo is None or type(value.tzinfo) is dt.timezone):
         return {_DATETIME: value.isoformat()}
-    return _UNSUPPORTED
+    return UNSUPPORTED
 
 
 def _tagged(value: Any) -> bool:
@@ -167,29 +167,29 @@ def _tagged(value: Any) -> bool:
     return isinstance(value, dict) and any(map(_tagged, value.values()))
 
 
-def _decoded_value(value: Any) -> Any:
+def decoded_value(value: Any) -> Any:
     kind = type(value)
     if kind is list:
-        return [_decoded_value(item) for item in value]
+        return [decoded_value(item) for item in value]
     if kind is dict:
         if _DATE in value:
             return dt.date.fromisoformat(value[_DATE])
         if _DATETIME in value:
             return dt.datetime.fromisoformat(value[_DATETIME])
-        return {key: _decoded_value(item) for key, item in value.items()}
+        return {key: decoded_value(item) for key, item in value.items()}
     return value
 
 
-def _moment(value: dt.datetime | None) -> Any:
+def moment(value: dt.datetime | None) -> Any:
     """A checked date as JSON: ISO text with a fixed offset, or local time and the name of its zone."""
     if value is None or type(value.tzinfo) is dt.timezone:
         return value and value.isoformat()
     if isinstance(value.tzinfo, ZoneInfo) and isinstance(value.tzinfo.key, str) and value.fold == 0:
         return [value.replace(tzinfo=None).isoformat(), value.tzinfo.key]
-    return _UNSUPPORTED
+    return UNSUPPORTED
 
 
-def _moment_back(value: Any) -> dt.datetime | None:
+def moment_back(value: Any) -> dt.datetime | None:
     if value is None:
         return None
     if isinstance(value, list):
@@ -200,8 +200,8 @@ def _moment_back(value: Any) -> dt.datetime | None:
 
 def _story_fields(meta: StoryFrontMatter) -> list[Any] | None:
     """A story's checked front-matter as JSON (None when a date is in a zone that cannot be named)."""
-    date, updated = _moment(meta.date), _moment(meta.updated)
-    if date is _UNSUPPORTED or updated is _UNSUPPORTED:
+    date, updated = moment(meta.date), moment(meta.updated)
+    if date is UNSUPPORTED or updated is UNSUPPORTED:
         return None
     return [
         meta.slug, meta.title, date, updated, meta.niche, meta.audiences, meta.tags, meta.summary, meta.author, meta.cover,
@@ -212,7 +212,7 @@ def _story_fields(meta: StoryFrontMatter) -> list[Any] | None:
 def _story_back(fields: list[Any], doc: Document) -> StoryFrontMatter:
     slug, title, date, updated, niche, audiences, tags, summary, author, cover, cover_alt, lang, draft, related, canonical, extra = fields
     return StoryFrontMatter(
-        slug=slug, title=title, date=_moment_back(date), updated=_moment_back(updated), niche=niche,  # type: ignore[arg-type]
+        slug=slug, title=title, date=moment_back(date), updated=moment_back(updated), niche=niche,  # type: ignore[arg-type]
         audiences=tuple(audiences), tags=tuple(tags), summary=summary, author=author, cover=cover, cover_alt=cover_alt,
         lang=lang, draft=draft, related=tuple(related), canonical=canonical,
         extra=MappingProxyType({key: doc.meta[key] for key in extra}), lines=MappingProxyType(dict(doc.lines)),
@@ -225,7 +225,7 @@ def _decoded(path: Path, fields: list[Any], texts: list[str]) -> Recalled | None
         front_matter, tagged, shown, lines, body_line, removed, word_count, checked, body_key = fields
         html, first_paragraph = texts
         for key in tagged:
-            front_matter[key] = _decoded_value(front_matter[key])
+            front_matter[key] = decoded_value(front_matter[key])
         doc = Document(path, shown, front_matter, lines, "", body_line, tuple(removed), body_unread=True)
         meta = _story_back(checked, doc) if checked is not None else None
         if type(shown) is str and type(lines) is dict and type(body_line) is int and type(word_count) is int and type(body_key) is str:

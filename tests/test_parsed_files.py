@@ -179,7 +179,7 @@ def test_a_damaged_record_is_read_again_not_trusted(scratch_site, tmp_path: Path
     root = scratch_site(SITE)
     cached_build(root)
     with sqlite3.connect(root / CACHE_DIR / CACHE_FILE) as db:
-        db.execute("UPDATE entries SET value = CAST(replace(CAST(value AS TEXT), 'Second', 'Stale!') AS BLOB) WHERE namespace = 'parsed-files'")
+        db.execute("UPDATE entries SET value = CAST(replace(CAST(value AS TEXT), 'Second', 'Stale!') AS BLOB) WHERE namespace IN ('parsed-files', 'kept-stories')")
     db.close()
     rewrite(root / "content/stories/four.md", story(title="Four", date="2025-01-04", body="Fourth story, edited.\n"))
     reads.clear()

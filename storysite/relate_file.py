@@ -132,6 +132,8 @@ def load_state(path: Path, scope: str) -> RelateState | None:
             _check(Path(path).read_bytes())  # a file written since the last build noted it: it may be anything
         head = reader.read(0, _HEAD)
         size = int.from_bytes(head[4:], "little")
+        if _HEAD + size > signature[0]:
+            raise ValueError("another format")  # (a length no file of this format holds: never read that much)
         stored = marshal.loads(reader.read(_HEAD, _HEAD + size))
         if not isinstance(stored, tuple) or len(stored) != 4 or stored[0] != FORMAT:
             raise ValueError("another format")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import zlib
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -189,3 +190,16 @@ def test_damaged_or_foreign_changes_are_not_applied(site: tuple[Path, list[Path]
     assert relate_file.load_state(path, scope) is not None
     changes.write_bytes(data)
     assert relate_file.load_state(path, scope) is None, "changes to the former state file were applied to the new one"
+
+
+def test_a_state_file_of_another_layout_means_a_full_relate(site: tuple[Path, list[Path]]) -> None:  # noqa: F811
+    # An older storysite wrote a checksum-valid file whose first bytes mean something else.
+    root, _ = site
+    cached_build(root)
+    path, changes, scope = stored_state(root)
+    changes.unlink(missing_ok=True)
+    body = (2**40).to_bytes(8, "little") + b"an older layout"
+    path.write_bytes(zlib.crc32(body).to_bytes(4, "little") + body)
+    assert relate_file.load_state(path, scope) is None
+    cached_build(root)
+    assert files_of(root / "_site") == cold_build(root, root.parent / "cold")

@@ -26,6 +26,8 @@ import logging
 import marshal
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from itertools import compress
+from operator import itemgetter, ne, not_
 from pathlib import Path
 
 from .cache import BuildCache
@@ -134,7 +136,8 @@ class _Update:
     def run(self, terms_of: TermsOf, cache: BuildCache) -> tuple[Relations, RelateState | None] | None:
         """The relations and the state if it changed; None when only a full relate will do."""
         state = self.state
-        edited = [story for story in self.stories if state.texts.get(story.slug) != self.digests[story.slug]]
+        slugs = [story.slug for story in self.stories]
+        edited = list(compress(self.stories, map(ne, map(state.texts.get, slugs), map(self.digests.__getitem__, slugs))))
         gone = state.metas.keys() - self.metas.keys()
         fresh = dict(terms_of(edited))
         replaced = [slug for slug in [*(story.slug for story in edited), *gone] if slug in state.texts]
@@ -144,7 +147,6 @@ class _Update:
             return None  # the last build's counts of a changed story are gone: its terms cannot be taken out
         vectors = self._update_texts(fresh, old_terms, gone, terms_of)
         moved = self._update_items(vectors, gone)
-        slugs = [story.slug for story in self.stories]
         if [slug for slug in state.slugs if slug not in moved] != [slug for slug in slugs if slug not in moved]:
             return None  # stories other than the changed ones changed places: positions break ties
         state.slugs = slugs
@@ -204,7 +206,10 @@ class _Update:
             self.old_items[slug] = items[slug]
             del state.metas[slug], state.vectors[slug], state.candidates[slug], state.ranked[slug], state.shown[slug]
             items.made.pop(slug, None)
-        for slug, meta in self.metas.items():
+        metas = self.metas
+        changed = set(compress(metas, map(ne, map(state.metas.get, metas), metas.values()))) | vectors.keys()
+        for slug in compress(metas, map(changed.__contains__, metas)):
+            meta = metas[slug]
             vector = vectors.get(slug)
             old = state.metas.get(slug)
             if old == meta and (vector is None or vector == items[slug].vector):
@@ -278,8 +283,8 @@ class _Update:
             rerank: set[str] | list[str] = state.slugs
         else:
             rerank = moved | recounted
-            rerank |= {slug for slug, candidates in state.candidates.items() if not moved.isdisjoint(candidates)}
-            rerank |= {slug for slug, meta in state.metas.items() if meta[5] and not moved.isdisjoint(meta[5])}
+            rerank.update(compress(state.candidates, map(not_, map(moved.isdisjoint, state.candidates.values()))))
+            rerank.update(compress(state.metas, map(not_, map(moved.isdisjoint, map(itemgetter(5), state.metas.values())))))
         scorer = Scorer(self.settings, newest)
         ranks = {}
         for slug in rerank:

@@ -16,7 +16,8 @@ from array import array
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, fields
-from itertools import repeat
+from itertools import compress, repeat
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
@@ -59,13 +60,16 @@ Meta = tuple[int, str, tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]
 """What scoring reads of a story besides its text: day, niche, audiences, tags, target, pinned."""
 
 
+_SLUG = attrgetter("slug")
+
+
 def story_meta(story: Story, now: dt.datetime) -> Meta:
     """The plain values `story_item` reads of a story (sorted, so equal stories give equal values)."""
     return (
         story.date.toordinal(),
         story.niche.slug,
-        tuple(sorted(a.slug for a in story.audiences)),
-        tuple(sorted(t.slug for t in story.tags)),
+        tuple(sorted(map(_SLUG, story.audiences))),
+        tuple(sorted(map(_SLUG, story.tags))),
         is_target(story, now),
         story.related_slugs,
     )
@@ -203,12 +207,13 @@ def _holders(all_terms: Sequence[TextTerms]) -> dict[str, bytes]:
 
 
 def targets(state: RelateState) -> set[str]:
-    return {slug for slug, meta in state.metas.items() if meta[4]}
+    return set(compress(state.metas, map(itemgetter(4), state.metas.values())))
 
 
 def newest_day(state: RelateState) -> int:
     """`newest_target_day` of the stories, from their plain values."""
-    return max((meta[0] for meta in state.metas.values() if meta[4]), default=0)
+    metas = state.metas.values()
+    return max(compress(map(itemgetter(0), metas), map(itemgetter(4), metas)), default=0)
 
 
 def index_uses(settings: RelatedConfig) -> tuple[bool, bool]:

@@ -92,17 +92,19 @@ def build_site(
     with stages.stage("parse", len(sources.stories) + len(sources.pages)) as advance, collector_slowed():
         if reuse is None and cache.enabled:
             # Stories whose files did not change since the last build are taken as it assembled them.
-            kept = KeptStories(
-                cache, config, sources.stories, lambda paths: parse_sources(replace(sources, stories=tuple(paths), pages=()), config, cache=cache)[0],
-                DIGESTS_FORMAT,
-            )
+            with collector_paused(set_aside=True):  # lasting objects, no cycles: the collector need never walk them
+                kept = KeptStories(
+                    cache, config, sources.stories, lambda paths: parse_sources(replace(sources, stories=tuple(paths), pages=()), config, cache=cache)[0],
+                    DIGESTS_FORMAT,
+                )
             advance(len(kept.stories))
             stories, pages = parse_sources(replace(sources, stories=tuple(path for path in sources.stories if path not in kept.stories)), config, advance, cache)
         elif reuse is None:
             stories, pages = parse_sources(sources, config, advance, cache)
         else:
             stories, pages = reuse.parsed.parse(sources, lambda changed: parse_sources(changed, config, advance, cache))
-    with stages.stage("assemble", len(stories) + len(pages)), collector_paused():  # it makes lasting objects, no cycles
+    # Assembling makes lasting objects, no cycles; a build sets them aside from the collector at once (see below).
+    with stages.stage("assemble", len(stories) + len(pages)), collector_paused(set_aside=reuse is None):
         site, warnings = assemble_site(config, sources, stories, pages, build_time(), kept)
         if reuse is not None:
             site = reuse.model.same_objects(site)

@@ -72,7 +72,11 @@ class _Reader:
         weakref.finalize(self, os.close, self.fd)
 
     def read(self, start: int, end: int) -> bytes:
-        found = os.pread(self.fd, end - start, start)
+        if hasattr(os, "pread"):
+            found = os.pread(self.fd, end - start, start)
+        else:  # Windows has no pread
+            os.lseek(self.fd, start, os.SEEK_SET)
+            found = os.read(self.fd, end - start)
         if len(found) != end - start:
             raise ValueError("the state file was cut short while in use")
         return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import zlib
 from collections.abc import Callable
@@ -203,3 +204,17 @@ def test_a_state_file_of_another_layout_means_a_full_relate(site: tuple[Path, li
     assert relate_file.load_state(path, scope) is None
     cached_build(root)
     assert files_of(root / "_site") == cold_build(root, root.parent / "cold")
+
+
+def test_the_state_file_is_read_where_the_system_has_no_pread(
+    site: tuple[Path, list[Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture  # noqa: F811
+) -> None:
+    root, files = site
+    cached_build(root)
+    monkeypatch.delattr(os, "pread")
+    rewrite(files[7], lambda t: t + "\nThe cooperative market of quokkas.\n")
+    with caplog.at_level(logging.DEBUG, logger="storysite.relate_state"):
+        cached_build(root)
+    ranked, stories = ranked_again(caplog)
+    assert ranked < stories, "the state was not used"
+    assert files_of(root / "_site") == cold_build(root, tmp_path / "cold")

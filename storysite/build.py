@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -80,7 +81,8 @@ def build_site(
     with stages.stage("discover") as advance:
         sources = discover(config.content_dir)
         advance(len(sources.stories) + len(sources.pages) + len(sources.static))
-        inputs = inputs_key(config, _theme_folders(config, chain), sources) if cache.enabled and reuse is None else ""
+        statuses: dict[Path, os.stat_result] = {}
+        inputs = inputs_key(config, _theme_folders(config, chain), sources, statuses) if cache.enabled and reuse is None else ""
         last = load_last_build(cache, config.output_dir) if reuse is None else None
     if last is not None and last.holds(inputs, config.output_dir, build_time()):
         log.debug("nothing changed since the last build: %s is up to date", config.output_dir)
@@ -95,7 +97,7 @@ def build_site(
             with collector_paused(set_aside=True):  # lasting objects, no cycles: the collector need never walk them
                 kept = KeptStories(
                     cache, config, sources.stories, lambda paths: parse_sources(replace(sources, stories=tuple(paths), pages=()), config, cache=cache)[0],
-                    DIGESTS_FORMAT,
+                    DIGESTS_FORMAT, statuses,
                 )
             advance(len(kept.stories))
             stories, pages = parse_sources(replace(sources, stories=tuple(path for path in sources.stories if path not in kept.stories)), config, advance, cache)

@@ -93,12 +93,12 @@ class KeptStories:
 
     def __init__(
         self, cache: BuildCache, config: Config, paths: Sequence[Path], reparse: Callable[[list[Path]], list[ParsedStory]],
-        digests_scope: str = "",
+        digests_scope: str = "", statuses: Mapping[Path, os.stat_result] | None = None,
     ) -> None:
         """Look at the story files at `paths`: those the cache holds as they are now are kept.
 
         `reparse` parses files when a kept story's links no longer hold; `digests_scope` names how the
-        digests are made (a change forgets them all).
+        digests are made (a change forgets them all); `statuses` holds files' status read a moment ago.
         """
         self.cache = cache if cache.enabled else None
         self.reparse = reparse
@@ -116,9 +116,10 @@ class KeptStories:
         self.cache.namespace(NAMESPACE, version_scope(FORMAT, MARKDOWN_ENGINE, YAML_ENGINE, repr(config), digests_scope))
         stored = self.cache.all_records(NAMESPACE)
         looked_at = time.time_ns()
+        known = statuses or {}
         for path in paths:
             try:
-                status = os.stat(path)
+                status = known.get(path) or os.stat(path)
             except OSError:
                 continue  # parsing it reports what is wrong
             signature = self._signatures[path] = file_signature(status)

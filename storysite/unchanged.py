@@ -10,6 +10,7 @@ the state of the output folder it left. When all of them still hold, the output 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -45,14 +46,20 @@ class LastBuild:
         return inputs == self.inputs and in_window and output_state(out_dir) == self.output
 
 
-def inputs_key(config: Config, theme_folders: list[Path], sources: Sources) -> str:
-    """A key of everything a build reads: any change to a setting or a file gives another key."""
+def inputs_key(config: Config, theme_folders: list[Path], sources: Sources, statuses: dict[Path, os.stat_result] | None = None) -> str:
+    """A key of everything a build reads: any change to a setting or a file gives another key.
+
+    `statuses`, when given, gets the status of each file read (later stages need not ask again).
+    """
     parts = [repr(config), *library_versions()]
     files = [*sources.stories, *sources.pages, *sources.static, *(f for files in sources.bundle_files.values() for f in files)]
     for folder in theme_folders:
         files += sorted(path for path in folder.rglob("*") if path.is_file())
     for path in files:
-        parts.append(f"{path}\0{file_signature(path.stat())}")
+        status = path.stat()
+        if statuses is not None:
+            statuses[path] = status
+        parts.append(f"{path}\0{file_signature(status)}")
     return content_key(*parts)
 
 

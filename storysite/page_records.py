@@ -296,7 +296,7 @@ class PageRecords:
             names = reading[key] = set()
         names.add(name)
 
-    def kept(self, path: str, call: tuple[Any, ...], digest: bytes | None = None) -> Output | None:
+    def kept(self, path: str, call: tuple[Any, ...]) -> Output | None:
         """The page as it is on disk, when it is asked to show what it showed and read nothing that changed.
 
         Its output names no source: the writer need neither copy nor compare it.
@@ -306,7 +306,7 @@ class PageRecords:
         if index is None or index in self._failing_at():
             return None
         recorded = stored.calls[index * CALL : (index + 1) * CALL]  # type: ignore[union-attr]
-        if recorded != (digest or self._call_digest(call, recorded[0] == 1)):
+        if recorded != self._call_digest(call, recorded[0] == 1):
             return None
         try:
             status = os.stat(os.path.join(self.out_dir, path), follow_symlinks=False)
@@ -350,15 +350,14 @@ class PageRecords:
         assert stored is not None
         return key in self._objects and self._pair_value(key, attrs) == stored.pair_digests[pair * _DIGEST : (pair + 1) * _DIGEST]
 
-    def kept_data(self, path: str, inputs: object, make: Callable[[], Output]) -> Output:
-        """A file made from plain `inputs` alone (the sitemap): kept as the last build wrote it when they are the same."""
-        digest = self._call_digest(inputs, True)
-        with collector_paused():
-            kept = self.kept(path, (), digest)
+    def made(self, path: str, call: tuple[Any, ...], reads: Iterable[tuple[object, str]], make: Callable[[], Output]) -> Output:
+        """A file made in Python (the sitemap): kept as the last build wrote it when it is asked to show what it showed
+        and the attributes `reads` names (of the objects it is made from) kept their values, else `make()` and recorded."""
+        kept = self.kept(path, call)
         if kept is not None:
             return kept
-        output = make()
-        self._fresh[path] = (path, digest, output.origin, ())
+        output = self.render(call, (), make, reads)
+        self.collect([self.take()])
         return output
 
     def _call_digest(self, call: object, scores: bool) -> bytes:

@@ -6,7 +6,7 @@ import datetime as dt
 import gc
 import logging
 import xml.etree.ElementTree as etree
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from itertools import groupby
@@ -382,9 +382,10 @@ def planned_pages(site: Site, per_page: int) -> int:
 
 
 def _sitemap(site: Site, urls: SiteUrls, memo: PageMemo | None = None, records: PageRecords | None = None) -> Output:
-    entries = _sitemap_entries(site)
     if records is not None:
-        return records.kept_data("sitemap.xml", (urls.base_url, entries), lambda: _sitemap_file(entries, urls))
+        call = ("sitemap", urls.base_url, site.stories, site.pages)
+        return records.made("sitemap.xml", call, _sitemap_reads(site), lambda: _sitemap_file(_sitemap_entries(site), urls))
+    entries = _sitemap_entries(site)
     if memo is not None:
         return memo.kept_data("sitemap.xml", (urls.base_url, entries), lambda: _sitemap_file(entries, urls))
     return _sitemap_file(entries, urls)
@@ -410,6 +411,19 @@ def _sitemap_entries(site: Site) -> list[tuple[str, str | None]]:
     for path in (MAP_PATH, ARCHIVE_PATH):
         add(path, lastmod=everything)
     return entries
+
+
+def _sitemap_reads(site: Site) -> Iterator[tuple[object, str]]:
+    """What `_sitemap_entries` reads of the site's objects, besides the stories and pages it lists."""
+    for kind in ("niches", "audiences", "tags"):
+        yield site.info, kind
+    for story in site.stories:
+        yield from ((story, "path"), (story, "date"), (story, "updated"))
+    for page in site.pages:
+        yield page, "path"
+    for kind in ("niche", "audience", "tag"):
+        for term in site.term(kind):
+            yield from ((term, "path"), (term, "stories"))
 
 
 def _sitemap_file(entries: list[tuple[str, str | None]], urls: SiteUrls) -> Output:

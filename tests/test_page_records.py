@@ -69,6 +69,7 @@ def edits(root: Path, files: list[Path], out: Path) -> list[tuple[str, Callable[
         ("a title", lambda: front(second, "title", '"Quokkas of the cooperative market"')),
         ("a summary", lambda: front(third, "summary", '"A short word on what this is about."')),
         ("a date that moves a story to another index page", lambda: front(fourth, "date", "2034-12-31")),
+        ("a date it was updated", lambda: front(third, "updated", "2034-12-30")),
         ("another niche", lambda: front(first, "niche", "money-and-pricing")),
         ("other audiences", lambda: front(second, "audience", "[investors, designers]")),
         ("other tags", lambda: front(third, "tags", "[community, trust, brand-new-tag]")),
@@ -102,8 +103,8 @@ def edits(root: Path, files: list[Path], out: Path) -> list[tuple[str, Callable[
         ("an output page replaced by another of the same size", lambda: _swap(out / "archive" / "index.html")),
         ("the cache deleted", lambda: shutil.rmtree(root / CACHE_DIR)),
         ("the cache corrupted", lambda: cache.write_bytes(b"not a database" * 100)),
-        ("the page records damaged", lambda: _damage(records)),
-        ("page records whose columns do not fit each other", lambda: _unfit(records)),
+        ("the page records damaged, and a body", lambda: (_damage(records), _add_line(first))),
+        ("page records whose columns do not fit each other, and a body", lambda: (_unfit(records), _add_line(second))),
         ("a body again, with the cache rebuilt", lambda: rewrite(fourth, lambda t: t + "\nA last word.\n")),
     ]
 
@@ -143,6 +144,10 @@ def _swap_slugs(root: Path, out: Path) -> None:
             front(by_slug[linked[1]], "slug", linked[0])
             return
     raise AssertionError("no story page links to two stories")
+
+
+def _add_line(story: Path) -> None:
+    rewrite(story, lambda t: t + "\nOne more line.\n")
 
 
 def _damage(path: Path) -> None:

@@ -112,6 +112,14 @@ class _Digests:
         self._scores = scores
         return hashlib.blake2b(marshal.dumps(self.plain(value), 2), digest_size=_DIGEST).digest()
 
+    def of_call(self, call: tuple[Any, ...], scores: bool) -> bytes:
+        """`of(call)`, made the quick way for a page's call (`render.Renderer._call`): plain values, then a context."""
+        head, context = call
+        self._scores = scores
+        if not _ATOMS.issuperset(map(type, head)):
+            head = self.plain_tuple(head)
+        return hashlib.blake2b(marshal.dumps((head, self.plain_dict(context)), 2), digest_size=_DIGEST).digest()
+
     def of_fields(self, obj: object) -> bytes:
         """The digest of an object's own field values (nested site-model objects by name)."""
         self._scores = True
@@ -360,8 +368,10 @@ class PageRecords:
         self.collect([self.take()])
         return output
 
-    def _call_digest(self, call: object, scores: bool) -> bytes:
-        return (b"\1" if scores else b"\0") + self._digests.of(call, scores)
+    def _call_digest(self, call: tuple[Any, ...], scores: bool) -> bytes:
+        digests = self._digests
+        page_call = len(call) == 2 and type(call[0]) is tuple and type(call[1]) is dict
+        return (b"\1" if scores else b"\0") + (digests.of_call(call, scores) if page_call else digests.of(call, scores))
 
     def digest_of(self, story: Story) -> bytes:
         """The digest of a story's values, by which the pages that read it whole are kept."""
@@ -446,7 +456,7 @@ class PageRecords:
         if cache.path is None:
             return
         stored = self._stored
-        tables = Tables(stored, self._whole)
+        tables = Tables(stored)
         pages = PageColumns()
         fresh = []
         kept = []
@@ -459,6 +469,7 @@ class PageRecords:
         if kept:
             assert stored is not None
             pages.carry(stored, kept)
+        tables.expect(key for *_, flat in fresh for key in flat[0::2])  # type: ignore[misc]
         for path, call, origin, flat in fresh:
             try:
                 status = os.stat(self.out_dir / path, follow_symlinks=False)
@@ -466,9 +477,19 @@ class PageRecords:
                 continue
             reads = [tables.put(key, names, self._pair_value(key, names)) for key, names in zip(flat[0::2], flat[1::2])]  # type: ignore[arg-type]
             pages.add(path, call, status, origin, reads)
-        if tables.wasteful(pages.reads) > SLACK:
+        # Reads no page needs pile up only as the tables grow: only then are they counted.
+        if len(tables.pair_keys) > (len(stored.pairs) if stored else 0) and tables.wasteful(pages.reads) > SLACK:
             tables, pages.reads = tables.compacted(pages.reads)
-        save_pages(cache.path.parent / RECORDS_FILE, scope, str(self.out_dir), tables.values(self._objects), pages.values())
+        save_pages(cache.path.parent / RECORDS_FILE, scope, str(self.out_dir), tables.values(self._wholes_of), pages.values())
+
+    def _wholes_of(self, keys: list[str], old: bytes) -> bytes:
+        """The digest of each object of `keys` whole (its last build's, `old`, when it is gone)."""
+        try:
+            return b"".join(map(self._wholes.__getitem__, keys))  # most are known already (from `_failing`)
+        except KeyError:
+            return b"".join(
+                self._whole(key) if key in self._objects else old[index * _DIGEST : (index + 1) * _DIGEST] for index, key in enumerate(keys)
+            )
 
 
 def load_page_records(cache: BuildCache, scope: str, out_dir: Path) -> PageRecords:

@@ -15,9 +15,9 @@ import logging
 import marshal
 import os
 from array import array
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import accumulate, count
+from itertools import accumulate, compress, count
 from pathlib import Path
 from typing import Any
 
@@ -69,39 +69,49 @@ class StoredPages:
 class Tables:
     """The objects, attribute sets and reads that page records point into, with a digest of each (the last build's, and new ones)."""
 
-    def __init__(self, base: StoredPages | None, whole: Callable[[str], bytes]) -> None:
+    def __init__(self, base: StoredPages | None) -> None:
         self.keys = list(base.keys) if base else []
         self.attrs = list(base.attrs) if base else []
         self.pair_keys = array("I", base.pair_keys if base else b"")
         self.pair_attrs = array("I", base.pair_attrs if base else b"")
         self.digests = bytearray(base.pair_digests if base else b"")
         self.old_wholes = base.wholes if base else b""
-        self._whole = whole
-        self._indexes: tuple[dict[str, int], dict[tuple[str, ...], int], dict[tuple[int, int], int]] | None = None
+        self._key_index: dict[str, int] | None = None
+        self._attrs_index: dict[tuple[str, ...], int] = {}
+        self._pair_index: dict[tuple[int, int], int] = {}
+        self._indexed: set[int] = set()
+        """The keys whose reads `_pair_index` holds (a build that renders few pages needs few)."""
 
-    def _indexed(self) -> tuple[dict[str, int], dict[tuple[str, ...], int], dict[tuple[int, int], int]]:
-        """Each key, attribute set and read by its index (made when a first read is put: a build that renders nothing needs none)."""
-        if self._indexes is None:
-            self._indexes = (
-                dict(zip(self.keys, count())), dict(zip(self.attrs, count())), dict(zip(zip(self.pair_keys, self.pair_attrs), count())),
+    def expect(self, keys: Iterable[str]) -> None:
+        """Make ready for reads of the objects `keys` to be `put` (their reads are found in one pass)."""
+        if self._key_index is None:
+            self._key_index = dict(zip(self.keys, count()))
+            self._attrs_index = dict(zip(self.attrs, count()))
+        found = {self._key_index[key] for key in keys if key in self._key_index} - self._indexed
+        if found:
+            self._indexed |= found
+            pair_keys, pair_attrs = self.pair_keys, self.pair_attrs
+            self._pair_index.update(
+                ((pair_keys[index], pair_attrs[index]), index) for index in compress(count(), map(found.__contains__, pair_keys))
             )
-        return self._indexes
 
     def put(self, key: str, names: tuple[str, ...], digest: bytes) -> int:
         """The index of a read, with the digest of its value now."""
-        key_index, attrs_index, pair_index = self._indexed()
-        found_key = key_index.get(key)
+        self.expect((key,))
+        assert self._key_index is not None
+        found_key = self._key_index.get(key)
         if found_key is None:
-            found_key = key_index[key] = len(self.keys)
+            found_key = self._key_index[key] = len(self.keys)
+            self._indexed.add(found_key)
             self.keys.append(key)
-        found_attrs = attrs_index.get(names)
+        found_attrs = self._attrs_index.get(names)
         if found_attrs is None:
-            found_attrs = attrs_index[names] = len(self.attrs)
+            found_attrs = self._attrs_index[names] = len(self.attrs)
             self.attrs.append(names)
         pair = (found_key, found_attrs)
-        index = pair_index.get(pair)
+        index = self._pair_index.get(pair)
         if index is None:
-            index = pair_index[pair] = len(self.pair_keys)
+            index = self._pair_index[pair] = len(self.pair_keys)
             self.pair_keys.append(found_key)
             self.pair_attrs.append(found_attrs)
             self.digests += digest
@@ -115,7 +125,7 @@ class Tables:
 
     def compacted(self, reads: array[int]) -> tuple[Tables, array[int]]:
         """Tables of the reads `reads` name alone, and `reads` as indexes into them."""
-        tables = Tables(None, self._whole)
+        tables = Tables(None)
         carried: dict[int, int] = {}
 
         def carry(index: int) -> int:
@@ -129,12 +139,9 @@ class Tables:
         tables.old_wholes = b"".join(old_wholes.get(key, b"") for key in tables.keys)
         return tables, remapped
 
-    def values(self, objects: Mapping[str, object]) -> tuple[Any, ...]:
-        wholes = b"".join(
-            self._whole(key) if key in objects else self.old_wholes[index * DIGEST : (index + 1) * DIGEST]
-            for index, key in enumerate(self.keys)
-        )
-        return (self.keys, wholes, self.attrs, self.pair_keys.tobytes(), self.pair_attrs.tobytes(), bytes(self.digests))
+    def values(self, wholes: Callable[[list[str], bytes], bytes]) -> tuple[Any, ...]:
+        """The tables as stored, `wholes(keys, old_wholes)` giving the digest of each object whole."""
+        return (self.keys, wholes(self.keys, self.old_wholes), self.attrs, self.pair_keys.tobytes(), self.pair_attrs.tobytes(), bytes(self.digests))
 
 
 class PageColumns:

@@ -110,7 +110,8 @@ class KeptStories:
         self._signatures: dict[Path, list[int]] = {}
         self._settled: set[Path] = set()
         self._taken: list[KeptStory] = []
-        self._fresh: list[tuple[ParsedStory, AssembledStory]] = []
+        self._fresh: list[tuple[Path, str, AssembledStory]] = []
+        """Stories assembled from their files: source, key of the Markdown, what assembling made."""
         if self.cache is None:
             return
         self.cache.namespace(NAMESPACE, version_scope(FORMAT, MARKDOWN_ENGINE, YAML_ENGINE, repr(config), digests_scope))
@@ -159,7 +160,7 @@ class KeptStories:
     def note(self, parsed: ParsedStory, assembled: AssembledStory) -> None:
         """A story this build assembled from its file: `save` remembers it."""
         if self.cache is not None:
-            self._fresh.append((parsed, assembled))
+            self._fresh.append((parsed.doc.path, parsed.key, assembled))  # (not the parsed story: render needs none of it)
 
     def save(self, texts: Mapping[str, str], digest: Callable[[Story], bytes]) -> None:
         """Once the build has succeeded: remember the stories it assembled, and keep what the ones it took need.
@@ -173,10 +174,10 @@ class KeptStories:
         cache.keep(NAMESPACE, taken)
         cache.keep(PARSED_FILES, taken)  # for a build that cannot take them (after a change of settings, say)
         cache.keep("markdown", [kept.record[1] for kept in self._taken])
-        for parsed, assembled in self._fresh:
-            path, story = parsed.doc.path, assembled.story
-            if path in self._settled and parsed.key and story.slug in texts:
-                record = _record(self._signatures[path], parsed.key, assembled, [texts[story.slug], digest(story), _titles(story)])
+        for path, body_key, assembled in self._fresh:
+            story = assembled.story
+            if path in self._settled and body_key and story.slug in texts:
+                record = _record(self._signatures[path], body_key, assembled, [texts[story.slug], digest(story), _titles(story)])
                 if record is not None:
                     cache.put_record(NAMESPACE, str(path), record, ())
 

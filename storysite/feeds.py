@@ -184,9 +184,11 @@ def _channels(site: Site, feeds: FeedsConfig, urls: SiteUrls, t: Callable[..., s
     """The site's channel, then one per term that has feeds: each without its entries, with the stories they are made of."""
     info = site.info
     site_title = info.title or urlsplit(info.base_url).hostname or "storysite"  # a feed needs a title
-    published = [s for s in site.stories if in_feeds(s, site.built_at)]
-    # An empty feed is as new as the newest story of the site, never as new as the build.
-    newest = max((s.updated or s.date for s in published), default=site.built_at)
+
+    @cache
+    def newest() -> dt.datetime:
+        """An empty feed is as new as the newest story of the site, never as new as the build (only it goes through them all)."""
+        return max((s.updated or s.date for s in site.stories if in_feeds(s, site.built_at)), default=site.built_at)
 
     def channel(title: str, description: str, page_path: str, links: tuple[FeedLink, ...], stories: Sequence[Story]) -> tuple[Channel, tuple[Story, ...]]:
         shown = tuple(islice((s for s in stories if in_feeds(s, site.built_at)), feeds.limit or None))
@@ -198,11 +200,11 @@ def _channels(site: Site, feeds: FeedsConfig, urls: SiteUrls, t: Callable[..., s
             page_url=urls.absolute(page_path),
             links=links,
             entries=(),
-            updated=max((s.updated or s.date for s in shown), default=newest),
+            updated=max(s.updated or s.date for s in shown) if shown else newest(),
         ), shown
 
     site_description = info.description or _string(t, "feed_description_site", site_title, site=site_title)
-    found = [(*channel(site_title, site_description, "", info.feeds, published), "the site")]
+    found = [(*channel(site_title, site_description, "", info.feeds, site.stories), "the site")]
     for kind in ("niche", "audience", "tag"):
         for term in site.term(kind):
             if term.feeds:

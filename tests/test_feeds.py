@@ -512,3 +512,15 @@ def test_demo_stories_in_another_language_say_so_in_atom_and_json(demo_build: Pa
         assert entry.get("{http://www.w3.org/XML/1998/namespace}lang", "en") == languages[link]
     for item in json.loads((demo_build / "feed.json").read_text("utf-8"))["items"]:
         assert item["language"] == languages[item["url"]]
+
+
+def test_a_feed_without_entries_is_as_new_as_the_newest_published_story(scratch_site) -> None:
+    config = CONFIG.replace("  building-community:\n", "  quiet-corner:\n    title: Quiet corner\n  building-community:\n")
+    draft = story(title="A quiet draft", date="2025-05-01", niche="quiet-corner", draft="true")
+    root = site_files(scratch_site, config, **{"content/stories/draft.md": draft})
+    out = build(root, drafts=True, future=True)[0].output_dir
+    (feed,) = out.glob("*/quiet-corner/atom.xml")
+    atom = lxml.etree.parse(str(feed)).getroot()
+    assert atom.findall("atom:entry", NS) == []
+    newest = dt.datetime(2025, 4, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+    assert dt.datetime.fromisoformat(atom.findtext("atom:updated", namespaces=NS)) == newest

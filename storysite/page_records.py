@@ -311,7 +311,7 @@ class PageRecords:
         """
         stored = self._stored
         index = stored.index.get(path) if stored is not None else None
-        if index is None or index in self._failing_at():
+        if index is None or index in (self._failing_pages if self._failing_pages is not None else self._failing_at()):
             return None
         recorded = stored.calls[index * CALL : (index + 1) * CALL]  # type: ignore[union-attr]
         if recorded != self._call_digest(call, recorded[0] == 1):

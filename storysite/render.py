@@ -8,7 +8,6 @@ import logging
 import xml.etree.ElementTree as etree
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import partial
 from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -94,6 +93,10 @@ class ShownLinks:
         return self.related.get(self.slug, ())
 
 
+Planned = tuple[list[str], str, str, str, str, str | None, str | None, dict[str, Any]]
+"""A page to render: its template names, kind, site path, title, description, language, canonical URL and context."""
+
+
 @dataclass(frozen=True)
 class Paginator:
     """Where a page of the home page list stands among the others."""
@@ -127,9 +130,7 @@ class Renderer:
         info = site.info
         self.site_values = (info.title, info.description, info.language, info.author, info.base_url)
         """What of the site a page's values are made from, besides what it is asked to show."""
-        self.planned: list[partial[Output]] = []
-        self.calls: list[tuple[Any, ...]] = []
-        """What each planned page is asked to show (see `_call`)."""
+        self.planned: list[Planned] = []
         self.languages: dict[str, tuple[Callable[..., str], Callable[..., str]]] = {}
 
     def language(self, lang: str) -> tuple[Callable[..., str], Callable[..., str]]:
@@ -144,8 +145,7 @@ class Renderer:
     def page(self, names: list[str], page_kind: str, path: str, title: str, description: str = "", *,
              lang: str | None = None, canonical: str | None = None, **context: Any) -> None:
         """Plan one page, to be rendered from the first template of `names` that exists."""
-        self.planned.append(partial(self.render, names, page_kind, path, title, description, lang=lang, canonical=canonical, **context))
-        self.calls.append(self._call(names, page_kind, path, title, description, lang, canonical, context))
+        self.planned.append((names, page_kind, path, title, description, lang, canonical, context))
 
     def render_all(self, jobs: int, advance: Advance) -> list[Output]:
         """Every planned page, in order, on up to `jobs` processes."""
@@ -154,8 +154,8 @@ class Renderer:
         outputs: list[Output | None] = [None] * len(self.planned)
         if records is not None and records.has_stored:
             with collector_paused(set_aside=gc.get_freeze_count() > 0):
-                for index, (planned, call) in enumerate(zip(self.planned, self.calls)):
-                    outputs[index] = records.kept(output_file(planned.args[2]), call)
+                for index, planned in enumerate(self.planned):
+                    outputs[index] = records.kept(output_file(planned[2]), self._call(*planned))
             advance(records.kept_count)
         redo = [index for index, output in enumerate(outputs) if output is None]
         for index, output in zip(redo, self._render_dealt(redo, jobs, advance)):
@@ -174,7 +174,8 @@ class Renderer:
 
         def render(position: int) -> tuple[Output | Exception, Fresh | None]:
             try:
-                output = self.planned[order[position]]()
+                names, page_kind, path, title, description, lang, canonical, context = self.planned[order[position]]
+                output = self.render(names, page_kind, path, title, description, lang=lang, canonical=canonical, **context)
                 if self.stage is not None:
                     output = self.stage(output)
             except Exception as exc:  # raised below, in page order, as a serial run would meet it
@@ -194,7 +195,7 @@ class Renderer:
 
     def _weight(self, index: int) -> int:
         """About how much work a planned page is: the stories and terms it lists."""
-        context = self.planned[index].keywords
+        context = self.planned[index][-1]
         term = context.get("term")
         listed = len(context.get("stories", ())) + len(context.get("terms", ())) + (len(term.stories) if term else 0)
         return 1 + listed + sum(len(group) for _, group in context.get("years", ()))

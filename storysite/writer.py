@@ -87,14 +87,31 @@ class Stager:
             _remove(leftover)
         self.fresh = _holds_nothing(out_dir)
         """No earlier build to compare with: every file is staged."""
+        self._folders: set[str] = set()
+        """Folders of the output found to be folders, not symlinks (in this process)."""
 
     def __call__(self, output: Output) -> Output:
         if output.data is None:
             return output
-        if not self.fresh and _same(output, self.out_dir, output.path):
+        if not self.fresh and self._unfollowed(output.path) and _same(output, self.out_dir, output.path):
             return replace(output, data=None, kept=True)
         _stage(output, self.staging / output.path)
         return replace(output, data=None, source=self.staging / output.path, staged=True)
+
+    def _unfollowed(self, path: str) -> bool:
+        """Whether the folders `path` is in are folders, not symlinks: a file is never compared through one."""
+        end = path.find("/")
+        while end > 0:
+            folder = path[:end]
+            if folder not in self._folders:
+                try:
+                    if not stat.S_ISDIR(os.lstat(self.out_dir / folder).st_mode):
+                        return False
+                except OSError:
+                    return False
+                self._folders.add(folder)
+            end = path.find("/", end + 1)
+        return True
 
     def discard(self) -> None:
         """The build failed before `write_site`: leave no staged file behind."""
@@ -287,7 +304,7 @@ def _same(output: Output, out_dir: Path, path: str) -> bool:
         status = target.lstat()
     except OSError:
         return False
-    if status.st_nlink != 1:
+    if status.st_nlink != 1 or not stat.S_ISREG(status.st_mode):
         return False
     if output.data is not None:
         return status.st_size == len(output.data) and target.read_bytes() == output.data

@@ -226,6 +226,21 @@ def test_a_rebuild_removes_what_is_gone_and_repairs_links(scratch_site, tmp_path
     assert snapshot(out) == cold_build(root, tmp_path / "cold")
 
 
+def test_a_folder_of_the_output_replaced_by_a_symlink_is_replaced_not_followed(scratch_site, tmp_path: Path) -> None:
+    root = scratch_site(SITE)
+    cli_build(root)
+    out = root / "_site"
+    copy = tmp_path / "copy-of-two"
+    shutil.copytree(out / "stories/two", copy)
+    shutil.rmtree(out / "stories/two")
+    (out / "stories/two").symlink_to(copy, target_is_directory=True)
+    (root / "content/stories/three.md").write_text(story(title="Three", date="2025-01-03", body="Edited.\n"), encoding="utf-8")
+    cli_build(root)  # its page for story two is the one the symlink leads to, byte for byte
+    assert not (out / "stories/two").is_symlink()
+    assert snapshot(copy) == {"index.html": snapshot(out)["stories/two/index.html"]}, "what it led to is left alone"
+    assert snapshot(out) == cold_build(root, tmp_path / "cold")
+
+
 def test_a_file_may_become_a_folder_and_back(scratch_site, tmp_path: Path) -> None:
     root = scratch_site(SITE)
     cli_build(root)

@@ -135,7 +135,7 @@ def build_site(
         raise ContentError(list(relations.warnings))
     # A build's pages go to the staging folder as they are made, not kept in memory (the preview
     # keeps them); a build that fails before the write leaves none there.
-    stager = Stager(config.output_dir) if reuse is None else None
+    stager = Stager(config.output_dir, last.output if last is not None else None) if reuse is None else None
     try:
         with stages.stage("render", planned_pages(site, config.paginate)) as advance:
             env = make_environment(config, chain) if reuse is None else reuse.environment(lambda: make_environment(config, chain))
@@ -150,7 +150,7 @@ def build_site(
             records = None
             if reuse is None and cache.enabled:
                 scope = records_scope(config, _theme_folders(config, chain))
-                records = load_page_records(cache, scope, config.output_dir)
+                records = load_page_records(cache, scope, config.output_dir, stager.left_status if stager is not None else None)
                 records.start(site, env, texts, kept.digests if kept is not None else None)
             rendered = render_site(
                 site, related, env, partial(translator, strings), config.paginate, advance, config.jobs, memo, records, stager,
@@ -164,8 +164,8 @@ def build_site(
                 static_outputs(static_layers(config, chain)),
                 [*asset_outputs(site.assets, config.root), *rendered, *feeds, *cname_outputs(config.cname)],
             )
-            # The key of the output folder lets the next build stop early; the preview keeps none.
-            report = write_site(plan, config.output_dir, state=reuse is None and cache.enabled)
+            # The listing of the output folder lets the next build stop early; the preview keeps none.
+            report = write_site(plan, config.output_dir, state=reuse is None and cache.enabled, stager=stager)
             advance(len(plan))
             if records is not None:
                 records.save(cache, scope, (output.path for output in (*rendered, *feeds)))

@@ -247,8 +247,10 @@ def _plain_path(path: Path) -> tuple[Any, ...]:
 class PageRecords:
     """Keeps pages whose inputs did not change since the last build; records what each rendered page read."""
 
-    def __init__(self, out_dir: Path, stored: StoredPages | None = None) -> None:
+    def __init__(self, out_dir: Path, stored: StoredPages | None = None, status: Callable[[str], os.stat_result] | None = None) -> None:
+        """`status`: an output file's status by path, not followed (the writer's look, when the build has one); OSError: none."""
         self.out_dir = out_dir
+        self._output_status = status or (lambda path: os.stat(os.path.join(out_dir, path), follow_symlinks=False))
         self._stored = stored
         self._objects: dict[str, object] = {}
         self._keys: dict[int, str] = {}
@@ -317,7 +319,7 @@ class PageRecords:
         if recorded != self._call_digest(call, recorded[0] == 1):
             return None
         try:
-            status = os.stat(os.path.join(self.out_dir, path), follow_symlinks=False)
+            status = self._output_status(path)
         except OSError:
             return None
         files, at = stored.files, index * 3  # type: ignore[union-attr]
@@ -492,10 +494,10 @@ class PageRecords:
             )
 
 
-def load_page_records(cache: BuildCache, scope: str, out_dir: Path) -> PageRecords:
-    """The records the last build into `out_dir` left, if it left any in this scope."""
+def load_page_records(cache: BuildCache, scope: str, out_dir: Path, status: Callable[[str], os.stat_result] | None = None) -> PageRecords:
+    """The records the last build into `out_dir` left, if it left any in this scope (`status`: see PageRecords)."""
     cache.namespace(_RETIRED_NAMESPACE, "")
     if cache.path is None:
-        return PageRecords(out_dir)
+        return PageRecords(out_dir, status=status)
     with collector_paused(set_aside=gc.get_freeze_count() > 0):
-        return PageRecords(out_dir, load_pages(cache.path.parent / RECORDS_FILE, scope, str(out_dir)))
+        return PageRecords(out_dir, load_pages(cache.path.parent / RECORDS_FILE, scope, str(out_dir)), status)

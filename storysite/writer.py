@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import filecmp
-import hashlib
 import logging
 import os
 import shutil
@@ -13,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import ContentError, Problem, StorysiteError, shown_path
+from .listing import Listing, Looked, look
 from .model import Asset
 from .render import Output
 from .sources import files_under
@@ -68,8 +68,8 @@ class WriteReport:
     removed: tuple[str, ...]
     """Files and folders of the previous build that the new one no longer has."""
     unchanged: int
-    state: str = ""
-    """A key of the output folder as the write left it (`output_state`); "" when it was not asked for."""
+    state: Listing | None = None
+    """The output folder as the write left it, for the next build to look at it by; None when not asked for."""
 
 
 class Stager:
@@ -77,9 +77,11 @@ class Stager:
 
     A file the output folder holds already, byte for byte, is not staged; `write_site` then commits
     the staged files with the others. Works in forked render workers too: it only writes files.
+    It also looks at the output folder for the build, once (`looked`): by the listing the last build
+    `remembered`, if it left one.
     """
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, remembered: Listing | None = None) -> None:
         _refuse_foreign_folder(out_dir)
         self.out_dir = out_dir
         self.staging = _staging(out_dir)
@@ -87,8 +89,24 @@ class Stager:
             _remove(leftover)
         self.fresh = _holds_nothing(out_dir)
         """No earlier build to compare with: every file is staged."""
+        self._remembered = remembered
+        self._looked: Looked | None = None
         self._folders: set[str] = set()
         """Folders of the output found to be folders, not symlinks (in this process)."""
+
+    @property
+    def looked(self) -> Looked:
+        """The output folder as this build found it, looked at when first asked for."""
+        if self._looked is None:
+            self._looked = look(self.out_dir, self._remembered)
+        return self._looked
+
+    def left_status(self, path: str) -> os.stat_result:
+        """The status of the output file at `path`, not followed, when it is as the last build's write left it.
+
+        FileNotFoundError when there is none, or when it changed since (its page is then rendered again).
+        """
+        return self.looked.left_status(path)
 
     def __call__(self, output: Output) -> Output:
         if output.data is None:
@@ -100,6 +118,8 @@ class Stager:
 
     def _unfollowed(self, path: str) -> bool:
         """Whether the folders `path` is in are folders, not symlinks: a file is never compared through one."""
+        if self._looked is not None:
+            return path in self._looked.entries
         end = path.find("/")
         while end > 0:
             folder = path[:end]
@@ -126,7 +146,7 @@ def _retired(out_dir: Path) -> Path:
     return out_dir.with_name(out_dir.name + ".old")
 
 
-def write_site(plan: dict[str, Output], out_dir: Path, state: bool = True) -> WriteReport:
+def write_site(plan: dict[str, Output], out_dir: Path, state: bool = True, stager: Stager | None = None) -> WriteReport:
     """Make `out_dir` hold exactly the planned files, rewriting only those whose bytes changed.
 
     Changed files are first written into a staging folder beside `out_dir`; only when all of them
@@ -134,15 +154,17 @@ def write_site(plan: dict[str, Output], out_dir: Path, state: bool = True) -> Wr
     killed before the commit leaves the previous site as it was; one killed during the commit
     leaves a mix that the next build corrects. A new or empty output folder is swapped in whole.
 
-    With `state`, the report carries the key of the output folder as the write left it: the status
-    of every file is then read on the way (the preview, which keeps no such key, saves those calls).
+    With `state`, the report carries the listing of the output folder as the write left it: the status
+    of every entry is then read on the way, once a build (the `stager`'s look, when it has one); the
+    preview, which keeps no listing, saves those calls.
     """
     _refuse_foreign_folder(out_dir)
     staging, retired = _staging(out_dir), _retired(out_dir)
     if not any(output.staged for output in plan.values()):  # else a Stager began the staging folder
         for leftover in (staging, retired):
             _remove(leftover)
-    existing = _scan(out_dir, state)
+    looked = (stager.looked if stager is not None else look(out_dir)) if state else None
+    existing = _scan(out_dir) if looked is None else _Existing.of(looked)
     if existing.empty:
         return _write_whole(plan, out_dir, staging, retired, state)
     changed = [path for path, output in plan.items() if not (path in existing.files and _same(output, out_dir, path))]
@@ -161,8 +183,8 @@ def write_site(plan: dict[str, Output], out_dir: Path, state: bool = True) -> Wr
         os.replace(staging / path, target)
     _remove(staging)
     log.debug("wrote %d files to %s, removed %d, kept %d", len(changed), out_dir, len(stale), len(plan) - len(changed))
-    key = _state_key(_status_after(existing.status, out_dir, changed, stale)) if state else ""
-    return WriteReport(tuple(changed), tuple(sorted(stale)), len(plan) - len(changed), key)
+    listing = looked.left(out_dir, changed, stale, _folders_of(changed)) if looked is not None else None
+    return WriteReport(tuple(changed), tuple(sorted(stale)), len(plan) - len(changed), listing)
 
 
 def _folders_of(paths: Iterable[str]) -> set[str]:
@@ -176,33 +198,6 @@ def _folders_of(paths: Iterable[str]) -> set[str]:
     return folders
 
 
-def output_state(out_dir: Path) -> str:
-    """A key of the output folder as it stands: the names and kinds of all it holds, and its files' sizes and modification times."""
-    return _state_key(_scan(out_dir).status)
-
-
-def _state_key(status: dict[str, _Status]) -> str:
-    lines = "\n".join(f"{path}\0{mode}\0{size}\0{mtime}" for path, (mode, size, mtime) in sorted(status.items()))
-    return hashlib.blake2b(lines.encode("utf-8", "surrogateescape"), digest_size=20).hexdigest()
-
-
-def _status_after(before: dict[str, _Status], out_dir: Path, changed: list[str], stale: list[str]) -> dict[str, _Status]:
-    """The output folder's entries after a commit, from those found before it: only what the commit touched is looked at again.
-
-    A commit removes the stale entries and puts each changed file in place, in folders it may make.
-    """
-    after = dict(before)
-    for path in stale:
-        after.pop(path, None)
-    touched = set(changed) | _folders_of(changed)
-    for path in touched:
-        try:
-            after[path] = _status(os.lstat(out_dir / path))
-        except OSError:
-            after.pop(path, None)
-    return after
-
-
 def _write_whole(plan: dict[str, Output], out_dir: Path, staging: Path, retired: Path, state: bool) -> WriteReport:
     _stage_all(plan, list(plan), staging)
     if out_dir.is_symlink() or out_dir.is_file():
@@ -212,7 +207,7 @@ def _write_whole(plan: dict[str, Output], out_dir: Path, staging: Path, retired:
     os.replace(staging, out_dir)
     _remove(retired)
     log.debug("wrote %d files to %s", len(plan), out_dir)
-    return WriteReport(tuple(plan), (), 0, output_state(out_dir) if state else "")
+    return WriteReport(tuple(plan), (), 0, look(out_dir).left(out_dir) if state else None)
 
 
 def _stage_all(plan: dict[str, Output], paths: list[str], staging: Path) -> None:
@@ -235,16 +230,6 @@ def _stage(output: Output, target: Path) -> None:
         shutil.copyfile(output.source, target)
 
 
-_Status = tuple[int, int, int]
-"""An entry's mode, size and modification time; a folder's is _FOLDER."""
-_FOLDER = (stat.S_IFDIR, 0, 0)
-"""A folder counts by its name: what it holds is listed anyway (and its own status takes a call for each)."""
-
-
-def _status(status: os.stat_result) -> _Status:
-    return _FOLDER if stat.S_ISDIR(status.st_mode) else (status.st_mode, status.st_size, status.st_mtime_ns)
-
-
 @dataclass(frozen=True)
 class _Existing:
     files: set[str]
@@ -252,17 +237,27 @@ class _Existing:
     folders: list[str]
     others: list[str]
     """Anything neither a file nor a folder (symlinks above all): never part of a built site."""
-    status: dict[str, _Status]
-    """Every entry's status, by path (when the scan was asked for them)."""
 
     @property
     def empty(self) -> bool:
         return not (self.files or self.folders or self.others)
 
+    @staticmethod
+    def of(looked: Looked) -> _Existing:
+        found = _Existing(set(), [], [])
+        for path, status in looked.entries.items():
+            if stat.S_ISDIR(status.st_mode):
+                found.folders.append(path)
+            elif stat.S_ISREG(status.st_mode):
+                found.files.add(path)
+            else:
+                found.others.append(path)
+        return found
 
-def _scan(out_dir: Path, with_status: bool = True) -> _Existing:
-    """What a previous build left in the output folder, without following any symlink (each entry's status too, if asked)."""
-    found = _Existing(set(), [], [], {})
+
+def _scan(out_dir: Path) -> _Existing:
+    """What a previous build left in the output folder, by name and kind alone, without following any symlink."""
+    found = _Existing(set(), [], [])
     if out_dir.is_symlink() or not out_dir.is_dir():
         return found
     folders: list[tuple[str | Path, str]] = [(out_dir, "")]
@@ -272,13 +267,9 @@ def _scan(out_dir: Path, with_status: bool = True) -> _Existing:
             for entry in entries:
                 rel = prefix + entry.name
                 if entry.is_dir(follow_symlinks=False):
-                    found.status[rel] = _FOLDER
                     found.folders.append(rel)
                     folders.append((entry.path, rel + "/"))
-                    continue
-                if with_status:
-                    found.status[rel] = _status(entry.stat(follow_symlinks=False))
-                if entry.is_file(follow_symlinks=False):
+                elif entry.is_file(follow_symlinks=False):
                     found.files.add(rel)
                 else:
                     found.others.append(rel)

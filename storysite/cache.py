@@ -381,18 +381,26 @@ def version_scope(*more: str) -> str:
     return content_key(__version__, *more)
 
 
-def write_beside(path: Path, body: bytes, what: str) -> None:
-    """Store `body` in a file of its own beside the cache, behind a checksum, in one write.
+def write_beside(path: Path, what: str, *parts: bytes) -> bool:
+    """Store `parts`, one after another, in a file of their own beside the cache, behind a checksum of them all.
 
-    A new file is put in place, so a reader never sees half of one; `what` names its values in a warning.
+    A new file is put in place, so a reader never sees half of one; `what` names its values in a
+    warning. False when it could not be stored.
     """
+    checksum = 0
+    for part in parts:
+        checksum = zlib.crc32(part, checksum)
     temporary = path.with_name(path.name + ".tmp")
     try:
-        temporary.write_bytes(_checksum(body) + body)
+        with open(temporary, "wb") as file:
+            file.write(checksum.to_bytes(4, "little"))
+            file.writelines(parts)
         os.replace(temporary, path)
     except OSError as exc:
         log.warning("cannot store %s in %s (%s)", what, path, exc)
         temporary.unlink(missing_ok=True)
+        return False
+    return True
 
 
 def read_beside(path: Path) -> memoryview | None:

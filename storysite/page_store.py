@@ -188,7 +188,7 @@ class PageColumns:
 
 def save_pages(path: Path, scope: str, out_dir: str, tables: tuple[Any, ...], pages: tuple[Any, ...]) -> None:
     """Store records at `path` in one write (a new file put in place: a reader never sees half of one)."""
-    write_beside(path, marshal.dumps((FORMAT, scope, out_dir, *tables, *pages), _MARSHAL_VERSION), "the page records")
+    write_beside(path, "the page records", marshal.dumps((FORMAT, scope, out_dir, *tables, *pages), _MARSHAL_VERSION))
 
 
 def load_pages(path: Path, scope: str, out_dir: str) -> StoredPages | None:

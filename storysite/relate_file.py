@@ -18,7 +18,6 @@ import logging
 import marshal
 import os
 import weakref
-import zlib
 from array import array
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from operator import is_not
 from pathlib import Path
 from typing import Any
 
-from .cache import file_signature
+from .cache import file_signature, read_beside, write_beside
 from .relate_store import MARSHAL_VERSION, STORED, RelateState
 
 log = logging.getLogger(__name__)
@@ -132,8 +131,8 @@ def load_state(path: Path, scope: str) -> RelateState | None:
         changes = _read_changes(path.with_name(CHANGES_FILE))
         reader = _Reader(path)
         signature = file_signature(os.fstat(reader.fd))
-        if changes is None or changes[2] != signature:
-            _check(Path(path).read_bytes())  # a file written since the last build noted it: it may be anything
+        if (changes is None or changes[2] != signature) and read_beside(path) is None:
+            return None  # (a file written since the last build noted it may be anything: read_beside checks it whole)
         head = reader.read(0, _HEAD)
         size = int.from_bytes(head[4:], "little")
         if _HEAD + size > signature[0]:
@@ -160,19 +159,12 @@ def load_state(path: Path, scope: str) -> RelateState | None:
     return state
 
 
-def _check(data: bytes) -> None:
-    if zlib.crc32(memoryview(data)[4:]).to_bytes(4, "little") != data[:4]:
-        raise ValueError("checksum mismatch")
-
-
 def _read_changes(path: Path) -> tuple[Any, ...] | None:
     """The changes file's values, or None when there is none (the state file alone is then the state)."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    data = read_beside(path)
+    if data is None:
         return None
-    _check(data)
-    changes = marshal.loads(memoryview(data)[4:])
+    changes = marshal.loads(data)
     if not isinstance(changes, tuple) or len(changes) != 6 or changes[0] != CHANGES_FORMAT:
         raise ValueError("changes of another format")
     return changes
@@ -201,7 +193,7 @@ def save_state(path: Path, state: RelateState) -> None:
     if base is not None and all(isinstance(getattr(state, name), Table) for name in TABLES):
         body = _changes_body(state, base)
         if len(body) <= base.size // REWRITE_SHARE:
-            _write(changes_path, [body])
+            write_beside(changes_path, "the related stories", body)
             return
     # Changes of another state file must never be read with the new one: they go first.
     changes_path.unlink(missing_ok=True)
@@ -218,11 +210,11 @@ def save_state(path: Path, state: RelateState) -> None:
         tables[name] = (keys, bounds.tobytes())
     values = {name: getattr(state, name) for name in STORED if name not in TABLES}
     head = marshal.dumps((FORMAT, key, values, tables), MARSHAL_VERSION)
-    if _write(path, [len(head).to_bytes(8, "little"), head, *parts]):
+    if write_beside(path, "the related stories", len(head).to_bytes(8, "little"), head, *parts):
         # Until the state file changes, the next build need not check what it holds (a large file takes a while).
         none: dict[str, tuple[dict[str, Any], list[str]]] = {name: ({}, []) for name in (*PLAIN, *TABLES)}
         body = marshal.dumps((CHANGES_FORMAT, key, file_signature(os.stat(path)), None, state.newest_day, none), MARSHAL_VERSION)
-        _write(changes_path, [body])
+        write_beside(changes_path, "the related stories", body)
 
 
 def _changes_body(state: RelateState, base: Base) -> bytes:
@@ -237,21 +229,3 @@ def _changes_body(state: RelateState, base: Base) -> bytes:
         keyed[name] = (table.changed, sorted(table.gone))
     slugs = None if state.slugs == base.slugs else state.slugs
     return marshal.dumps((CHANGES_FORMAT, base.key, base.signature, slugs, state.newest_day, keyed), MARSHAL_VERSION)
-
-
-def _write(path: Path, parts: list[bytes]) -> bool:
-    """Write `parts` to `path` behind the checksum of them all, in one go."""
-    temporary = path.with_name(path.name + ".tmp")
-    checksum = 0
-    for part in parts:
-        checksum = zlib.crc32(part, checksum)
-    try:
-        with open(temporary, "wb") as file:
-            file.write(checksum.to_bytes(4, "little"))
-            file.writelines(parts)
-        os.replace(temporary, path)
-    except OSError as exc:
-        log.warning("cannot store the related stories in %s (%s)", path, exc)
-        temporary.unlink(missing_ok=True)
-        return False
-    return True

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import markdown
-from markdown.blockprocessors import BlockProcessor
+from markdown.blockprocessors import BlockProcessor, HashHeaderProcessor
 from markdown.extensions import Extension
 from markdown.extensions.toc import TocExtension, TocTreeprocessor
 from markdown.inlinepatterns import InlineProcessor as InlinePattern
+from markdown.preprocessors import NormalizeWhitespace, Preprocessor
 from markdown.treeprocessors import Treeprocessor
-from markdown.util import AtomicString, Registry
+from markdown.util import ETX, STX, AtomicString, Registry
 
 from storysite.punctuation import OPAQUE, Run, educate
 
@@ -34,6 +35,10 @@ _STANDS_APART = frozenset({"br", "img", "wbr", "hr", "input"})
 _PLACEHOLDER = re.compile("\x02(?:wzxhzdk:(\\d+)|(\\d+)|[^\x03]*)\x03")
 _TAG = re.compile(r"<(/?)([A-Za-z][\w-]*)")
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
+# The same words in ASCII text, where a word character is one of these: matched quicker, and nothing after
+# a word needs to give any of it back.
+_ASCII_WORD = re.compile(r"[A-Za-z0-9_]++(?:['-][A-Za-z0-9_]++)*+")
+_SPACES_LINE = re.compile(r"(?<=\n) +\n")
 _local = threading.local()
 T = TypeVar("T")
 
@@ -61,7 +66,13 @@ _BLOCK_NEEDS = {
     "table": _all("|"), "deflist": _all(":"), "footnote": _all("[", "^", "]", ":"),
     "abbr": _all("*", "[", "]", ":"), "reference": _all("[", "]", ":"),
 }
-_MARKS = frozenset(mark for needs in (*_INLINE_NEEDS.values(), *_BLOCK_NEEDS.values()) for option in needs for mark in option)
+# A fence of backticks or tildes, raw HTML or a character reference, an attribute list: what the fenced code
+# and raw HTML preprocessors and the attribute list processor look for.
+_PRE_NEEDS = {"fenced_code_block": _any("```", "~~~"), "html_block": _any("<", "&")}
+_TREE_NEEDS = {"attr_list": _all("{", "}")}
+_NEEDS = (_PRE_NEEDS, _BLOCK_NEEDS, _TREE_NEEDS, _INLINE_NEEDS)
+"""Of each registry `_Fitted` fits, in its order."""
+_MARKS = frozenset(mark for needs in _NEEDS for options in needs.values() for option in options for mark in option)
 # What the smart punctuation converts: a body without any of them keeps its text as written.
 _PUNCTUATION = ("'", '"', "--", "...")
 
@@ -86,7 +97,8 @@ class _Facts(Treeprocessor):
             if text:
                 self.md.first_paragraph = text
                 break
-        self.md.word_count = len(_WORD.findall(_unstash(self.md, " ".join(root.itertext()))))
+        text = _unstash(self.md, " ".join(root.itertext()))
+        self.md.word_count = len((_ASCII_WORD if text.isascii() else _WORD).findall(text))
 
 
 class _SmartPunctuation(Treeprocessor):
@@ -172,31 +184,37 @@ class _SmartPunctuation(Treeprocessor):
         self.runs, self.places, self.verbatim_depth = [], [], 0
 
 
+_Registries = tuple[Registry[Preprocessor], Registry[BlockProcessor], Registry[Treeprocessor], Registry[InlinePattern]]
+
+
 class _Fitted:
-    """Python-Markdown with only the inline patterns and block processors that can act on a body.
+    """Python-Markdown with only the processors and inline patterns that can act on a body.
 
     Every pattern searches every text of a body and every block processor tests every block; one
     that needs what a body does not hold (a `#`, a bracket, a `<`) finds nothing, so leaving it out
-    gives the same HTML sooner. The subsets are made once per set of marks found.
+    gives the same HTML sooner. Preprocessors and tree processors that would find nothing to change
+    are left out the same way. The subsets are made once per set of marks found.
     """
 
     def __init__(self, md: markdown.Markdown) -> None:
         self.md = md
-        self.inline: Registry[InlinePattern] = md.treeprocessors["inline"].inlinePatterns  # type: ignore[attr-defined]
-        self.blocks: Registry[BlockProcessor] = md.parser.blockprocessors
-        self.subsets: dict[frozenset[str], tuple[Registry[InlinePattern], Registry[BlockProcessor]]] = {}
+        self.inline_processor: Treeprocessor = md.treeprocessors["inline"]
+        self.full: _Registries = (
+            md.preprocessors, md.parser.blockprocessors, md.treeprocessors, self.inline_processor.inlinePatterns,  # type: ignore[attr-defined]
+        )
+        self.subsets: dict[frozenset[str], _Registries] = {}
 
     def fit(self, text: str) -> None:
         """Set up the converter for `text`."""
         if _joins_apart(text):
-            inline, blocks = self.inline, self.blocks
+            chosen = self.full
         else:
-            found = frozenset(mark for mark in _MARKS if mark in text)
+            found = frozenset(filter(text.__contains__, _MARKS))
             if found not in self.subsets:
-                self.subsets[found] = (_needed(self.inline, _INLINE_NEEDS, found), _needed(self.blocks, _BLOCK_NEEDS, found))
-            inline, blocks = self.subsets[found]
-        self.md.treeprocessors["inline"].inlinePatterns = inline  # type: ignore[attr-defined]
-        self.md.parser.blockprocessors = blocks
+                self.subsets[found] = tuple(_needed(registry, needs, found) for registry, needs in zip(self.full, _NEEDS))  # type: ignore[assignment]
+            chosen = self.subsets[found]
+        md = self.md
+        md.preprocessors, md.parser.blockprocessors, md.treeprocessors, self.inline_processor.inlinePatterns = chosen  # type: ignore[attr-defined]
 
 
 def _needed(registry: Registry[T], needs: dict[str, tuple[tuple[str, ...], ...]], found: frozenset[str]) -> Registry[T]:
@@ -212,6 +230,32 @@ def _needed(registry: Registry[T], needs: dict[str, tuple[tuple[str, ...], ...]]
 def _joins_apart(text: str) -> bool:
     """Whether Markdown may bring together characters that stand apart in `text` (by dropping or expanding some)."""
     return "\x02" in text or "\x03" in text or "\t" in text or "\r" in text
+
+
+class _HashHeader(HashHeaderProcessor):
+    """Python-Markdown's heading block test, with a quick look first: a heading line starts with `#`."""
+
+    def test(self, parent: etree.Element, block: str) -> bool:
+        return (block.startswith("#") or "\n#" in block) and super().test(parent, block)
+
+
+class _NormalizeWhitespace(NormalizeWhitespace):
+    """Python-Markdown's, searching for lines of spaces alone only in a body where a line starts with a space."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        source = "\n".join(lines)
+        source = source.replace(STX, "").replace(ETX, "")
+        source = source.replace("\r\n", "\n").replace("\r", "\n") + "\n\n"
+        source = source.expandtabs(self.md.tab_length)
+        if "\n " in source:
+            source = _SPACES_LINE.sub("\n", source)
+        return source.split("\n")
+
+
+def _replace(registry: Registry[T], name: str, item: T) -> None:
+    """Put `item` in the place of the registry's item `name`, at its priority."""
+    priority = next(entry.priority for entry in registry._priority if entry.name == name)
+    registry.register(item, name, priority)
 
 
 class _HeadingIds(TocTreeprocessor):
@@ -263,13 +307,21 @@ def _unstash(md: markdown.Markdown, text: str) -> str:
     return re.sub("\x02wzxhzdk:(\\d+)\x03", text_of, text).strip()
 
 
+def _markdown() -> markdown.Markdown:
+    """Python-Markdown with the extensions a body is converted with, each processor as Python-Markdown has it."""
+    return markdown.Markdown(
+        extensions=["extra", "sane_lists", _HeadingIdsExtension(permalink=False), _SmartPunctuationExtension(), _FactsExtension()],
+        output_format="html",
+    )
+
+
 def _converter() -> markdown.Markdown:
     md = getattr(_local, "md", None)
     if md is None:
-        md = markdown.Markdown(
-            extensions=["extra", "sane_lists", _HeadingIdsExtension(permalink=False), _SmartPunctuationExtension(), _FactsExtension()],
-            output_format="html",
-        )
+        md = _markdown()
+        # Quicker processors that do just what Python-Markdown's do (tests/test_markup_fitted.py compares them).
+        _replace(md.preprocessors, "normalize_whitespace", _NormalizeWhitespace(md))
+        _replace(md.parser.blockprocessors, "hashheader", _HashHeader(md.parser))
         md.fitted = _Fitted(md)
         _local.md = md
     return md

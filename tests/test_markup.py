@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
+import string
 import threading
 
 import lxml.html
 
+from storysite import markup
 from storysite.markup import Rendered, render_markdown
 
 EVERY_KIND = """\
@@ -81,3 +84,15 @@ def test_a_table_of_contents_only_where_a_body_asks_for_one() -> None:
     page = lxml.html.fragment_fromstring(render_markdown("# One\n\nText [TOC] inline.\n\n## Two").html, create_parent="div")
     assert not page.xpath("//div[@class='toc']")
     assert [h.get("id") for h in page.xpath("//h1|//h2")] == ["one", "two"]
+
+
+def test_words_of_ascii_text_are_counted_as_in_any_text() -> None:
+    # ASCII text is counted with a quicker pattern; it must find the words the general one finds.
+    rng = random.Random(8)
+    alphabet = string.printable + "  --''"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for _ in range(3000)]
+    texts += ["well-known o'clock rock-'n'-roll x_y 2024 a--b 'quoted' -x- it's- _"]
+    for text in texts:
+        assert markup._ASCII_WORD.findall(text) == markup._WORD.findall(text), text
+    assert render_markdown("Well-known, o'clock: x_y.").word_count == 3
+    assert render_markdown("Well-known caf\u00e9 o\u2019clock x_y").word_count == 4

@@ -1,4 +1,4 @@
-"""The fitted converter (only the patterns a body can use) gives the same HTML as Python-Markdown with all of them.
+"""The fitted converter (only the processors and patterns a body can use) gives the same HTML as Python-Markdown with all of them.
 
 Each body is converted twice: as a build does, and by a converter that tries every inline pattern
 and block processor on every body. Bodies come from the demo site and from a seeded mix of every
@@ -30,7 +30,9 @@ FRAGMENTS = [
     "<div markdown=\"1\">*inside*</div>", "<div>\nblock html\n</div>", "<!-- comment -->", "[TOC]",
     "Paragraph {: .cls }", "'single'", '"double"', "it's", "--", "---dash", "...", "1990s", "don't",
     ":", "=", "-", "!", "^", "[", "]", "<", ">", "@", "|", "#hashtag", "word", "Indonesia", "kopi susu",
-    "emoji \U0001F600", "\u0627\u0644\u0639\u0631\u0628\u064a\u0629",
+    "emoji \U0001F600", "\u0627\u0644\u0639\u0631\u0628\u064a\u0629", "AT&amp; T", "&#169;",
+    "line\n# heading within a block", "text #not heading", "   ", "  \n  ", "one\n \ntwo", "{not attributes}", "# Heading {#named .cls}", "```", "~~~~",
+    "\u2019curly\u2019", "caf\u00e9-style o'clock",
 ]
 JOINERS = [" ", " ", " ", "\n", "\n\n", "\n\n", "", "\n    ", "\n> ", "\n- "]
 
@@ -48,11 +50,11 @@ def _mixed_bodies(count: int, seed: int) -> list[str]:
 
 
 def _unfitted(bodies: list[str]) -> list[Rendered]:
-    """Each body through a converter that keeps every pattern and processor (its own thread, its own converter)."""
+    """Each body through a converter that keeps every pattern and processor, as Python-Markdown has them (its own thread)."""
     results: list[Rendered] = []
 
     def convert_all() -> None:
-        md = markup._converter()
+        md = markup._local.md = markup._markdown()
         md.fitted = SimpleNamespace(fit=lambda text: None)  # type: ignore[attr-defined]
         results.extend(render_markdown(body) for body in bodies)
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import traceback
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import jinja2
 from jinja2 import Environment
+from jinja2.runtime import Context, Macro
+from jinja2.utils import internalcode
 
 from .config import Config
 from .errors import Problem, ThemeError, shown_path
@@ -69,7 +72,7 @@ def make_environment(config: Config, chain: tuple[ThemeLayer, ...]) -> Environme
         loaders.append(jinja2.FileSystemLoader(site_templates))
     loaders += [jinja2.FileSystemLoader(layer.folder / "templates") for layer in chain]
     loaders.append(jinja2.PrefixLoader({layer.name: jinja2.FileSystemLoader(layer.folder / "templates") for layer in chain}))
-    return jinja2.Environment(
+    return _Environment(
         loader=_RememberMissing(jinja2.ChoiceLoader(loaders)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -79,6 +82,30 @@ def make_environment(config: Config, chain: tuple[ThemeLayer, ...]) -> Environme
         # Each build makes its own environment, and no template changes while it lives.
         auto_reload=False,
     )
+
+
+# What templates call most (UI strings, URLs, dates, macros): none of them is told the context unless marked.
+_PLAIN_CALLABLES = frozenset({types.FunctionType, types.MethodType, types.BuiltinFunctionType, Macro})
+
+
+class _Context(Context):
+    """Jinja's context, with a short way through calls of plain functions: a page makes hundreds of them."""
+
+    @internalcode
+    def call(self, obj: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        if type(obj) not in _PLAIN_CALLABLES or hasattr(obj, "jinja_pass_arg"):
+            return super().call(obj, *args, **kwargs)
+        if kwargs:
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+        try:
+            return obj(*args, **kwargs)
+        except StopIteration:
+            return self.environment.undefined("value was undefined because a callable raised a StopIteration exception")
+
+
+class _Environment(Environment):
+    context_class = _Context
 
 
 class _RememberMissing(jinja2.BaseLoader):

@@ -90,8 +90,8 @@ def make_environment(config: Config, chain: tuple[ThemeLayer, ...]) -> Environme
     )
 
 
-# What templates call most (UI strings, URLs, dates, macros): none of them is told the context unless marked.
-_PLAIN_CALLABLES = frozenset({types.FunctionType, types.MethodType, types.BuiltinFunctionType, Macro})
+# What templates call most besides macros (UI strings, URLs, dates): told nothing of the context unless marked.
+_PLAIN_FUNCTIONS = frozenset({types.FunctionType, types.MethodType, types.BuiltinFunctionType})
 
 
 class _Context(Context):
@@ -99,7 +99,10 @@ class _Context(Context):
 
     @internalcode
     def call(self, obj: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        if type(obj) not in _PLAIN_CALLABLES or hasattr(obj, "jinja_pass_arg"):
+        kind = type(obj)
+        if kind is Macro:
+            args = (self.eval_ctx, *args)  # as Jinja calls a macro: it escapes by the caller's autoescape
+        elif kind not in _PLAIN_FUNCTIONS or hasattr(obj, "jinja_pass_arg"):
             return super().call(obj, *args, **kwargs)
         if kwargs:
             kwargs.pop("_block_vars", None)

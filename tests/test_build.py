@@ -367,3 +367,41 @@ def test_the_output_listing_is_made_only_when_asked_for(tmp_path: Path, monkeypa
     monkeypatch.undo()
     left = writer.write_site(plan, out).state
     assert left is not None and look(out, left).as_left(left)
+
+
+def test_a_site_template_may_use_what_jinja_offers(scratch_site) -> None:
+    # Templates reach functions through Jinja's context, and print values through autoescape: the
+    # theme takes short ways through both, which must keep Jinja's meaning.
+    template = """{% extends "default/page.html" %}
+{% macro box(kind) %}<div class="box {{ kind }}">{{ caller() }}</div>{% endmacro %}
+{% block content %}{{ super() }}
+{% call box("note") %}<b>{{ page.title }}</b> {{ "<&'\\">" }} {{ "<i>kept</i>"|safe }}{% endcall %}
+{% set ns = namespace(count=0) %}{% set comma = joiner(", ") %}
+<p id="joined">{% for word in ["one", "two", "three"] %}{{ comma() }}{{ word }}{% set ns.count = ns.count + 1 %}{% endfor %}</p>
+<p id="count">{{ ns.count }}</p>
+<ul id="tree">{% for item in [{"name": "a", "kids": [{"name": "b", "kids": []}]}] recursive %}<li class="{{ loop.cycle("odd", "even") }}">{{ item.name }}{% if item.kids %}<ul>{{ loop(item.kids) }}</ul>{% endif %}</li>{% endfor %}</ul>
+<p id="home">{{ t("home") }} {{ url("x/") }}</p>
+{% macro bracket(value) %}[{{ value }}]{% endmacro %}
+<p id="unescaped">{% autoescape false %}{{ bracket("<b>")|e }}{% endautoescape %}</p>
+{% endblock %}
+"""
+    root = scratch_site(
+        {
+            "templates/page.html": template,
+            "content/pages/about.md": "---\ntitle: About <us>\n---\nHello.\n",
+            "content/stories/a.md": story(),
+        }
+    )
+    config, _ = build(root)
+    about = page(config.output_dir, "about/index.html")
+    assert texts(about, "//h1") == ["About <us>"]  # super(): the default page's content
+    box = about.xpath("//div[@class='box note']")[0]
+    assert box.xpath("string(b)") == "About <us>" and box.xpath("string(i)") == "kept"
+    assert "<&'\">" in box.text_content()
+    assert texts(about, "//p[@id='joined']") == ["one, two, three"]
+    assert texts(about, "//p[@id='count']") == ["3"]
+    assert [li.get("class") for li in about.xpath("//ul[@id='tree']//li")] == ["odd", "odd"]
+    assert texts(about, "//ul[@id='tree']/li/ul/li") == ["b"]
+    assert texts(about, "//p[@id='home']") == ["Home /x/"]
+    # A macro called where autoescape is off returns plain text, which |e escapes: once in the macro, once more here.
+    assert texts(about, "//p[@id='unescaped']") == ["[&lt;b&gt;]"]

@@ -51,7 +51,19 @@ class SiteUrls:
 
     def resolve(self, ref: str, page_path: str) -> str:
         """The full URL of a link found on the page at `page_path`, as a browser resolves it there."""
+        if _PLAIN_ROOTED_PATH.fullmatch(ref) and not is_external(page_path) and self.origin in ("", _web_origin(self.origin)):
+            # What urljoin makes of it, sooner: every story page and home page resolves stories' URLs.
+            return self.origin + ref
         return urljoin(self.absolute(page_path), ref)
+
+
+_PLAIN_ROOTED_PATH = re.compile(r"/(?:[\w~!$&'()*+,=:@%-][\w.~!$&'()*+,=:@%-]*/?)*")
+"""A path from the site's root that urljoin takes as it is: no empty, "." or ".." parts, no query, fragment or parameters."""
+
+
+def _web_origin(origin: str) -> str:
+    """The origin when its scheme is one that urljoin joins paths to (http, https), else ""."""
+    return origin if origin.startswith(("http://", "https://")) else ""
 
 
 @lru_cache(maxsize=8)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 
@@ -32,6 +33,17 @@ def test_site_urls(base: str, path: str, url: str, absolute: str) -> None:
     urls = SiteUrls(base)
     assert urls.url(path) == url
     assert urls.absolute(path) == absolute
+
+
+@pytest.mark.parametrize("base", ["https://u.github.io/repo/", "http://h:8080/", "/sub/", "/", "ftp://h/x/", "gemini://h/"])
+def test_resolve_joins_links_as_urljoin_does(base: str) -> None:
+    # resolve() answers plain paths from the root without urljoin: it must answer as urljoin does.
+    urls = SiteUrls(base)
+    refs = ["/", "/stories/a-b_c/", "/a/b", "/a//b/", "/a/./b/", "/a/../b", "/.well-known/x", "/a;p/", "/a?q=1",
+            "/a#f", "//host/x", "/a b/", "/%E2%80%A6/", "/a/.", "/a/..", "/ünï/", "", "a/b", "../c", "https://x.org/y"]
+    for page_path in ["stories/x/", "", "404.html", "https://other.org/x/", "a b/"]:
+        for ref in refs:
+            assert urls.resolve(ref, page_path) == urljoin(urls.absolute(page_path), ref), (ref, page_path)
 
 
 @pytest.mark.parametrize(

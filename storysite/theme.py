@@ -7,6 +7,7 @@ import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
+from weakref import WeakKeyDictionary
 
 import jinja2
 from jinja2 import Environment
@@ -192,10 +193,18 @@ def static_layers(config: Config, chain: tuple[ThemeLayer, ...]) -> list[Path]:
     return [layer.folder / "static" for layer in reversed(chain) if (layer.folder / "static").is_dir()]
 
 
+_chosen: WeakKeyDictionary[Environment, dict[tuple[str, ...], jinja2.Template]] = WeakKeyDictionary()
+"""The template each list of names chose in an environment: its templates do not change while it lives (see
+`make_environment`), and looking for the most specific one each time costs as much as a small page."""
+
+
 def render_template(env: Environment, names: list[str], variables: dict[str, Any]) -> tuple[str, str]:
     """Render the first template of `names` that exists (most specific first); return its name and text."""
+    chosen, key = _chosen.setdefault(env, {}), tuple(names)
     try:
-        template = env.select_template(names)
+        template = chosen.get(key)
+        if template is None:
+            template = chosen[key] = env.select_template(names)
     except jinja2.TemplateSyntaxError as exc:
         raise ThemeError(Problem(exc.filename or exc.name or names[-1], exc.lineno, f"template error: {exc.message}")) from None
     except jinja2.TemplatesNotFound:

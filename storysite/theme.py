@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import traceback
 import types
 from dataclasses import dataclass
@@ -79,7 +80,7 @@ def make_environment(config: Config, chain: tuple[ThemeLayer, ...]) -> Environme
         loaders.append(jinja2.FileSystemLoader(site_templates))
     loaders += [jinja2.FileSystemLoader(layer.folder / "templates") for layer in chain]
     loaders.append(jinja2.PrefixLoader({layer.name: jinja2.FileSystemLoader(layer.folder / "templates") for layer in chain}))
-    return _Environment(
+    env = _Environment(
         loader=_RememberMissing(jinja2.ChoiceLoader(loaders)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -89,6 +90,18 @@ def make_environment(config: Config, chain: tuple[ThemeLayer, ...]) -> Environme
         # Each build makes its own environment, and no template changes while it lives.
         auto_reload=False,
     )
+    # |tojson prints the JSON-LD of every page: through one encoder of sorted keys, as Jinja's policy prints it.
+    env.policies["json.dumps_function"] = _json_dumps
+    env.policies["json.dumps_kwargs"] = {}
+    return env
+
+
+_sorted_json = json.JSONEncoder(sort_keys=True).encode
+
+
+def _json_dumps(value: Any, **options: Any) -> str:
+    """json.dumps(value, sort_keys=True, **options), with no encoder made anew when there are no options."""
+    return json.dumps(value, sort_keys=True, **options) if options else _sorted_json(value)
 
 
 # What templates call most besides macros (UI strings, URLs, dates): told nothing of the context unless marked.

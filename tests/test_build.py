@@ -383,6 +383,7 @@ def test_a_site_template_may_use_what_jinja_offers(scratch_site) -> None:
 <p id="home">{{ t("home") }} {{ url("x/") }}</p>
 {% macro bracket(value) %}[{{ value }}]{% endmacro %}
 <p id="unescaped">{% autoescape false %}{{ bracket("<b>")|e }}{% endautoescape %}</p>
+<pre id="ld">{{ meta.linked_data|tojson(indent=2) }}</pre>
 {% endblock %}
 """
     root = scratch_site(
@@ -405,3 +406,6 @@ def test_a_site_template_may_use_what_jinja_offers(scratch_site) -> None:
     assert texts(about, "//p[@id='home']") == ["Home /x/"]
     # A macro called where autoescape is off returns plain text, which |e escapes: once in the macro, once more here.
     assert texts(about, "//p[@id='unescaped']") == ["[&lt;b&gt;]"]
+    ld = about.xpath("string(//pre[@id='ld'])")
+    keys = json.loads(ld, object_pairs_hook=lambda pairs: [key for key, _ in pairs])
+    assert "\n  " in ld and keys == sorted(keys) and "name" in keys  # indented, keys sorted as |tojson sorts them

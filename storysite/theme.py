@@ -190,13 +190,15 @@ def load_strings(config: Config, chain: tuple[ThemeLayer, ...]) -> dict[str, dic
 
 def translator(strings: Mapping[str, Mapping[str, str]], language: str) -> Callable[..., str]:
     """t(key, **values) for one language, falling back to the base language, then English."""
-    order = [strings.get(language, {}), strings.get(language.split("-")[0].split("_")[0], {}), strings.get("en", {})]
+    said: dict[str, str] = {}
+    for table in (strings.get("en", {}), strings.get(language.split("-")[0].split("_")[0], {}), strings.get(language, {})):
+        said.update(table)  # the most specific last: it wins
 
     def t(key: str, **values: Any) -> str:
-        for table in order:
-            if key in table:
-                return table[key].format(**values) if values else table[key]
-        raise ThemeError(Problem(f"i18n/{language}.yaml", None, f"no UI string '{key}'", "add it to the theme's i18n files"))
+        text = said.get(key)
+        if text is None:
+            raise ThemeError(Problem(f"i18n/{language}.yaml", None, f"no UI string '{key}'", "add it to the theme's i18n files"))
+        return text.format(**values) if values else text
 
     return t
 

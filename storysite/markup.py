@@ -22,7 +22,7 @@ from storysite.punctuation import OPAQUE, Run, educate
 
 EXTENSIONS = ["extra", "sane_lists", "toc"]
 # What the HTML of a body depends on besides its text: cached results of another engine are stale.
-MARKDOWN_ENGINE = f"python-markdown {markdown.__version__} {' '.join(EXTENSIONS)} storysite-punctuation 1"
+MARKDOWN_ENGINE = f"python-markdown {markdown.__version__} {' '.join(EXTENSIONS)} storysite-punctuation 1 storysite-fitted 2"
 # Text inside these is written as it stands: code, keys, sample output, scripts and styles.
 _VERBATIM = frozenset({"code", "pre", "kbd", "samp", "script", "style"})
 # Elements inside a line of text; every other element starts and ends a block of its own.
@@ -59,7 +59,7 @@ _INLINE_NEEDS = {
     "reference": _all("["), "link": _all("["), "short_reference": _all("["),
     "image_link": _all("!", "["), "image_reference": _all("!", "["), "short_image_ref": _all("!", "["),
     "autolink": _all("<", ":", ">"), "automail": _all("<", "@", ">"), "linebreak": _all("  \n"),
-    "html": _all("<", ">"), "entity": _all("&", ";"), "em_strong": _any("*", "_"),
+    "html": _all("<", ">"), "entity": _all("&"), "em_strong": _any("*", "_"),
 }
 _BLOCK_NEEDS = {
     "hashheader": _all("#"), "setextheader": _any("=", "-"), "hr": _any("-", "_", "*"), "quote": _all(">"),

@@ -30,7 +30,7 @@ FRAGMENTS = [
     "<div markdown=\"1\">*inside*</div>", "<div>\nblock html\n</div>", "<!-- comment -->", "[TOC]",
     "Paragraph {: .cls }", "'single'", '"double"', "it's", "--", "---dash", "...", "1990s", "don't",
     ":", "=", "-", "!", "^", "[", "]", "<", ">", "@", "|", "#hashtag", "word", "Indonesia", "kopi susu",
-    "emoji \U0001F600", "\u0627\u0644\u0639\u0631\u0628\u064a\u0629", "AT&amp; T", "&#169;",
+    "emoji \U0001F600", "\u0627\u0644\u0639\u0631\u0628\u064a\u0629", "AT&amp; T", "&#169;", "AT&amp no semicolon", "&#169", "caf&eacute", "&#x41",
     "line\n# heading within a block", "text #not heading", "   ", "  \n  ", "one\n \ntwo", "{not attributes}", "# Heading {#named .cls}", "```", "~~~~",
     "\u2019curly\u2019", "caf\u00e9-style o'clock",
 ]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import BuildCache, content_key, version_scope
+from .cache import BuildCache, content_key
 from .config import Config
 from .errors import ContentError, Problem, shown_path
-from .markup import MARKDOWN_ENGINE, Rendered, render_markdown
+from .markup import Rendered, render_markdown
 from .parallel import fork_map
-from .parsed_files import ParsedFiles
+from .parsed_files import MARKDOWN, ParsedFiles, store_body, stored_bodies
 from .schema import PageFrontMatter, StoryFrontMatter, page_meta, story_meta
 from .sources import Document, Sources, read_document
 from .stages import Advance, no_progress
@@ -63,9 +63,7 @@ def parse_sources(
     advance(len(recalled))
     fresh = [entry for entry in entries if entry[0] not in recalled]
     cached = cache if cache is not None and cache.enabled else None
-    if cached is not None:
-        cached.namespace("markdown", version_scope(MARKDOWN_ENGINE))
-    converted_before = cached.keys("markdown") if cached is not None else frozenset()
+    converted_before = cached.keys(MARKDOWN) if cached is not None else frozenset()
 
     def store(index: int, result: _Read | list[Problem]) -> None:
         """Keep in the cache what a worker (or this process) just converted, while other files are still parsed."""
@@ -73,9 +71,8 @@ def parse_sources(
             return
         doc, meta, key, converted = result
         if converted is not None:
-            body = converted[0]
-            cached.put("markdown", key, [body.html, body.first_paragraph, body.word_count])
-            remembered.remember(doc, meta if isinstance(meta, StoryFrontMatter) else None, body, key)
+            store_body(cached, key, converted[0])
+            remembered.remember(doc, meta if isinstance(meta, StoryFrontMatter) else None, converted[0], key)
 
     # Forked workers inherit what they need: only what they read and made travels back.
     read = fork_map(
@@ -99,9 +96,6 @@ def parse_sources(
     for path in remembered.unsettled_before:
         doc, remembered_meta, body, key = recalled[path]
         remembered.remember(doc, remembered_meta, body, key)
-    if cached is not None:
-        # The Markdown of a file not read again stays cached for the day its times change but not its body.
-        cached.keep("markdown", [key for _, _, _, key in recalled.values()])
     stories, pages = [], []
     for path, _ in entries:
         doc, meta, key, _ = parsed[path]
@@ -141,7 +135,7 @@ def _bodies(parsed: dict[Path, _Read], cache: BuildCache | None) -> dict[Path, _
     Those converted as they were read are in the cache already; one it fails to give back is converted here and stored.
     """
     keys = [key for _, _, key, converted in parsed.values() if key and converted is None]
-    stored = cache.get_many("markdown", keys) if cache is not None and keys else {}
+    stored = stored_bodies(cache, keys) if cache is not None and keys else {}
     if cache is not None:
         cache.count_misses(sum(1 for _, _, key, converted in parsed.values() if key and converted is not None))
     bodies: dict[Path, _Converted] = {}
@@ -149,11 +143,10 @@ def _bodies(parsed: dict[Path, _Read], cache: BuildCache | None) -> dict[Path, _
         if converted is not None:
             bodies[path] = converted
             continue
-        body = _decoded(stored.get(key))
+        body = stored.get(key)
         converted = (body, None) if body is not None else _converted(doc, meta)
         if cache is not None and key and key not in stored:
-            body = converted[0]
-            cache.put("markdown", key, [body.html, body.first_paragraph, body.word_count])
+            store_body(cache, key, converted[0])
         bodies[path] = converted
     return bodies
 
@@ -165,11 +158,3 @@ def _converted(doc: Document, meta: StoryFrontMatter | PageFrontMatter) -> _Conv
         return body, None
     return body, packed_terms(text_terms(meta.title, meta.summary or body.first_paragraph, html_text(body.html)))
 
-
-def _decoded(value: object) -> Rendered | None:
-    """A cached value back as Rendered; anything of another shape counts as missing."""
-    if isinstance(value, list) and len(value) == 3:
-        html, first_paragraph, word_count = value
-        if isinstance(html, str) and isinstance(first_paragraph, str) and isinstance(word_count, int):
-            return Rendered(html, first_paragraph, word_count)
-    return None

@@ -9,10 +9,12 @@ of its bytes, and recalled only when its bytes still give that hash; once its ti
 it is remembered again without them.
 
 What is remembered: the file's front-matter (values as typed JSON), where its body starts, a
-story's checked front-matter and its converted Markdown; not the Markdown itself, which nothing
-after the parse stage reads but a message that names a line (`sources.line_of` reads the file
-again then). The build cache's scope names the storysite version, the Markdown engine, the YAML
-loader, the site folder and the settings that the front-matter checks read.
+story's checked front-matter and the key of its body's converted Markdown, which the cache holds
+once for every file with that body (`MARKDOWN`, by the hash of the body); not the Markdown itself,
+which nothing after the parse stage reads but a message that names a line (`sources.line_of` reads
+the file again then). A file whose converted Markdown the cache no longer has is read again. The
+build cache's scope names the storysite version, the Markdown engine, the YAML loader, the site
+folder and the settings that the front-matter checks read.
 """
 
 from __future__ import annotations
@@ -34,11 +36,15 @@ from .sources import Document
 from .yamlload import YAML_ENGINE
 
 NAMESPACE = "parsed-files"
-RECORD = "record-2"
+RECORD = "record-3"
 """The layout of a remembered file: another one forgets what was remembered."""
 MARGIN_NS = 3 * 10**9
 """How much older than the build a file's times must be to trust them (FAT keeps times to 2 s)."""
 _DATE, _DATETIME = "\x00date", "\x00datetime"
+MARKDOWN = "markdown"
+"""The namespace of converted Markdown: each body's HTML, first paragraph and word count, by the hash of the body."""
+_BODY = "body-record-1"
+"""The layout of a converted body in the cache: another one forgets them all."""
 
 Recalled = tuple[Document, StoryFrontMatter | None, Rendered, str]
 """A remembered file: its document, its checked front-matter when it is a story, its HTML and the key of its body."""
@@ -58,11 +64,14 @@ class ParsedFiles:
         if self.cache is not None:
             scope = version_scope(RECORD, MARKDOWN_ENGINE, YAML_ENGINE, str(config.root), *meta_settings(config))
             self.cache.namespace(NAMESPACE, scope)
+            self.cache.namespace(MARKDOWN, version_scope(MARKDOWN_ENGINE, _BODY))
 
     def recall(self, paths: Sequence[Path]) -> dict[Path, Recalled]:
         """The files among `paths` whose signature is the one remembered, as they were parsed then.
 
-        A file remembered while its times were too recent to trust is compared by its bytes too.
+        A file remembered while its times were too recent to trust is compared by its bytes too. Its
+        converted Markdown comes from the cache's Markdown (which keeps it, as read, for a file whose
+        times change and body does not).
         """
         if self.cache is None:
             return {}
@@ -76,16 +85,21 @@ class ParsedFiles:
             self.changed_at[path] = changed_at(status)
         known = [path for path in paths if path in self.signatures]
         stored = self.cache.get_records(NAMESPACE, [str(path) for path in known])
-        found = {}
+        same = {}
         for path in known:
             record = stored.get(str(path))
-            if record is None or not isinstance(record[0], list) or record[0][:1] != [self.signatures[path]]:
+            if record is None or not isinstance(record[0], list) or record[0][:1] != [self.signatures[path]] or len(record[0]) < 3:
                 continue
             bytes_key = record[0][1]
             if bytes_key is not None and bytes_key != file_key(path):
                 continue
-            parsed = _decoded(path, record[0][2:], record[1])
+            same[path] = record[0]
+        bodies = stored_bodies(self.cache, [str(fields[-1]) for fields in same.values()])
+        found = {}
+        for path, fields in same.items():
+            parsed = _decoded(path, fields[2:], bodies)
             if parsed is not None:
+                bytes_key = fields[1]
                 found[path] = parsed
                 if bytes_key is not None and self._settled(path):
                     self.unsettled_before.add(path)  # remember it again, now without the bytes
@@ -105,12 +119,26 @@ class ParsedFiles:
             return
         tagged = [key for key, value in doc.meta.items() if _tagged(value)]
         checked = _story_fields(meta) if meta is not None else None
-        fields = [front_matter, tagged, doc.shown, doc.lines, doc.body_line, doc.removed_lines, body.word_count, checked, body_key]
-        self.cache.put_record(NAMESPACE, str(doc.path), [file_signature, bytes_key, *fields], [body.html, body.first_paragraph])
+        fields = [front_matter, tagged, doc.shown, doc.lines, doc.body_line, doc.removed_lines, checked, body_key]
+        self.cache.put_record(NAMESPACE, str(doc.path), [file_signature, bytes_key, *fields], ())
 
     def _settled(self, path: Path) -> bool:
         """Whether a file's modification and status-change times are older than this build by the margin."""
         return settled(self.changed_at[path], self.looked_at)
+
+
+def store_body(cache: BuildCache, key: str, body: Rendered) -> None:
+    """Keep a body's converted Markdown in the cache under `key`, the hash of its Markdown."""
+    cache.put_record(MARKDOWN, key, body.word_count, (body.html, body.first_paragraph))
+
+
+def stored_bodies(cache: BuildCache, keys: Sequence[str]) -> dict[str, Rendered]:
+    """The converted Markdown the cache holds under those of `keys` it has (one of another shape counts as missing)."""
+    found = {}
+    for key, (word_count, texts) in cache.get_records(MARKDOWN, keys).items():
+        if type(word_count) is int and len(texts) == 2:
+            found[key] = Rendered(texts[0], texts[1], word_count)
+    return found
 
 
 def changed_at(status: os.stat_result) -> int:
@@ -219,17 +247,19 @@ def _story_back(fields: list[Any], doc: Document) -> StoryFrontMatter:
     )
 
 
-def _decoded(path: Path, fields: list[Any], texts: list[str]) -> Recalled | None:
-    """A remembered file back; None for a record of another shape."""
+def _decoded(path: Path, fields: list[Any], bodies: dict[str, Rendered]) -> Recalled | None:
+    """A remembered file back, with its body from `bodies`; None for a record of another shape or a body not there."""
     try:
-        front_matter, tagged, shown, lines, body_line, removed, word_count, checked, body_key = fields
-        html, first_paragraph = texts
+        front_matter, tagged, shown, lines, body_line, removed, checked, body_key = fields
+        body = bodies.get(body_key)
+        if body is None:
+            return None
         for key in tagged:
             front_matter[key] = decoded_value(front_matter[key])
         doc = Document(path, shown, front_matter, lines, "", body_line, tuple(removed), body_unread=True)
         meta = _story_back(checked, doc) if checked is not None else None
-        if type(shown) is str and type(lines) is dict and type(body_line) is int and type(word_count) is int and type(body_key) is str:
-            return doc, meta, Rendered(html, first_paragraph, word_count), body_key
+        if type(shown) is str and type(lines) is dict and type(body_line) is int:
+            return doc, meta, body, body_key
     except (TypeError, ValueError, KeyError, AttributeError):
         pass
     return None

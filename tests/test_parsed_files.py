@@ -179,13 +179,27 @@ def test_a_damaged_record_is_read_again_not_trusted(scratch_site, tmp_path: Path
     root = scratch_site(SITE)
     cached_build(root)
     with sqlite3.connect(root / CACHE_DIR / CACHE_FILE) as db:
-        db.execute("UPDATE entries SET value = CAST(replace(CAST(value AS TEXT), 'Second', 'Stale!') AS BLOB) WHERE namespace IN ('parsed-files', 'kept-stories')")
+        db.execute("UPDATE entries SET value = CAST(replace(CAST(value AS TEXT), 'Second', 'Stale!') AS BLOB) WHERE namespace IN ('parsed-files', 'kept-stories', 'markdown')")
     db.close()
     rewrite(root / "content/stories/four.md", story(title="Four", date="2025-01-04", body="Fourth story, edited.\n"))
     reads.clear()
     built = cached_build(root)
     assert "two.md" in reads
     assert "Stale!" not in built["stories/two/index.html"].decode()
+    assert built == cold_build(root, tmp_path / "cold")
+
+
+def test_a_file_whose_converted_markdown_is_gone_is_read_again(scratch_site, tmp_path: Path, no_margin: None, reads: list[str]) -> None:
+    root = scratch_site(SITE)
+    cached_build(root)
+    # The record of each file is there, the HTML it names is not (a damaged entry is dropped so).
+    with sqlite3.connect(root / CACHE_DIR / CACHE_FILE) as db:
+        db.execute("DELETE FROM entries WHERE namespace IN ('markdown', 'kept-stories')")
+    db.close()
+    rewrite(root / "content/stories/four.md", story(title="Four", date="2025-01-04", body="Fourth story, edited.\n"))
+    reads.clear()
+    built = cached_build(root)
+    assert sorted(reads) == ["about.md", "four.md", "one.md", "three.md", "two.md"]
     assert built == cold_build(root, tmp_path / "cold")
 
 

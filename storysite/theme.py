@@ -106,6 +106,9 @@ def _json_dumps(value: Any, **options: Any) -> str:
 
 # What templates call most besides macros (UI strings, URLs, dates): told nothing of the context unless marked.
 _PLAIN_FUNCTIONS = frozenset({types.FunctionType, types.MethodType, types.BuiltinFunctionType})
+# Jinja hands a macro the caller's evaluation context (its __call__ is marked so); a Jinja that does it
+# otherwise gets its macros called its own way.
+_MACRO_TAKES_EVAL_CONTEXT = getattr(getattr(Macro.__call__, "jinja_pass_arg", None), "name", None) == "eval_context"
 
 
 class _Context(Context):
@@ -114,7 +117,7 @@ class _Context(Context):
     @internalcode
     def call(self, obj: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         kind = type(obj)
-        if kind is Macro:
+        if kind is Macro and _MACRO_TAKES_EVAL_CONTEXT:
             args = (self.eval_ctx, *args)  # as Jinja calls a macro: it escapes by the caller's autoescape
         elif kind not in _PLAIN_FUNCTIONS or hasattr(obj, "jinja_pass_arg"):
             return super().call(obj, *args, **kwargs)

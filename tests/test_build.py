@@ -9,15 +9,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jinja2
 import lxml.html
 import pytest
 
+from storysite import theme as theme_module
 from storysite import writer
 from storysite.errors import ContentError
 from storysite.listing import look
 from storysite.render import Output
 
-from .conftest import build, story
+from .conftest import DEMO_BASE_URL, REPO, THEMES, build, story
 
 DECLARED = """\
 title: Fixture site
@@ -409,3 +411,18 @@ def test_a_site_template_may_use_what_jinja_offers(scratch_site) -> None:
     ld = about.xpath("string(//pre[@id='ld'])")
     keys = json.loads(ld, object_pairs_hook=lambda pairs: [key for key, _ in pairs])
     assert "\n  " in ld and keys == sorted(keys) and "name" in keys  # indented, keys sorted as |tojson sorts them
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_the_themes_short_ways_through_jinja_make_the_bytes_jinja_makes(theme: str, demo_builds, tmp_path: Path, monkeypatch) -> None:
+    # The theme calls functions and macros, and escapes printed text, by short ways of its own; with
+    # Jinja's own context and templates every page must come out the same.
+    monkeypatch.setattr(theme_module._Environment, "context_class", jinja2.runtime.Context)
+    monkeypatch.setattr(theme_module._Environment, "template_class", jinja2.Template)
+    out = tmp_path / "_site"
+    build(REPO, base_url=DEMO_BASE_URL, output_dir=out, theme=theme)
+    short = demo_builds(theme)
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(short).as_posix() for p in short.rglob("*") if p.is_file())
+    for name in files:
+        assert (out / name).read_bytes() == (short / name).read_bytes(), name

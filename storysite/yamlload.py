@@ -10,7 +10,6 @@ import yaml
 from .errors import ContentError, Problem
 
 
-
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """The fast C loader when present; impossible dates (2025-02-30) stay text for a clear message."""
 
@@ -23,6 +22,8 @@ def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+_SCALARS = frozenset(f"tag:yaml.org,2002:{kind}" for kind in ("str", "int", "float", "bool", "null", "timestamp"))
+_SEQUENCE, _MAPPING = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
 # What parsed front-matter depends on besides its text: values remembered from another loader are stale.
 YAML_ENGINE = f"pyyaml {yaml.__version__} {_Loader.__mro__[1].__name__}"
 
@@ -35,7 +36,7 @@ def load_yaml(text: str, path: Path | str, first_line: int = 1) -> tuple[Any, di
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        data = _constructed(loader, node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = first_line + mark.line if mark else first_line
@@ -52,6 +53,39 @@ def load_yaml(text: str, path: Path | str, first_line: int = 1) -> tuple[Any, di
         for key_node, _ in node.value:
             lines.setdefault(str(key_node.value), first_line + key_node.start_mark.line)
     return data, lines
+
+
+class _Unusual(Exception):
+    """A node the quick construction leaves to PyYAML's."""
+
+
+def _constructed(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    """The document's value, as PyYAML's constructor makes it.
+
+    Plain scalars, lists and mappings (nearly every front-matter) are made here, each scalar by the
+    constructor PyYAML would call, in a fraction of the time its general machinery takes; a document
+    with anything else (an alias, a merge key, another tag, a key that cannot be one) or that fails
+    is made by PyYAML, so that it gives the same value or the same error.
+    """
+    try:
+        return _plain(loader, node, set())
+    except Exception:  # noqa: BLE001 (PyYAML's construction below meets it again, or its own first)
+        return loader.construct_document(node)
+
+
+def _plain(loader: yaml.SafeLoader, node: yaml.Node, seen: set[int]) -> Any:
+    if id(node) in seen:
+        raise _Unusual  # an alias: PyYAML gives the same object twice
+    seen.add(id(node))
+    tag = node.tag
+    if tag in _SCALARS and isinstance(node, yaml.ScalarNode):
+        return loader.yaml_constructors[tag](loader, node)
+    if tag == _SEQUENCE and isinstance(node, yaml.SequenceNode):
+        return [_plain(loader, item, seen) for item in node.value]
+    if tag == _MAPPING and isinstance(node, yaml.MappingNode):
+        # (A merge key or a "=" key has a tag of its own; a list as a key cannot be one.)
+        return {_plain(loader, key, seen): _plain(loader, value, seen) for key, value in node.value}
+    raise _Unusual
 
 
 def dump_yaml(data: Any) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .assemble import assemble_site
-from .cache import BuildCache, version_scope
+from .cache import BuildCache
 from .collector import collector_paused, collector_slowed
 from .config import Config
 from .dates import build_time
@@ -26,13 +26,13 @@ from .page_records import load_page_records, records_scope
 from .parallel import fork_map
 from .parse import parse_sources
 from .relate import relate_stories, story_terms
-from .relate_state import relate_kept
+from .relate_state import TERMS_NAMESPACE, TERMS_SCOPE, relate_kept, stored_terms
 from .relate_store import text_digest
 from .related_links import RelatedLinks, related_links
 from .render import cname_outputs, planned_pages, render_site
 from .sources import discover
 from .stages import Stages, StageTime
-from .textvec import TEXT_ANALYSIS, TextTerms, unpacked_terms
+from .textvec import TextTerms, packed_terms, unpacked_terms
 from .theme import (
     ThemeLayer,
     load_strings,
@@ -211,25 +211,26 @@ def cached_text_terms(
     taken from `texts` where it has them).
     """
     counted = parsed or {}
-    terms = {
-        story.slug: unpacked_terms(html_terms[1])
+    packed = {
+        story.slug: html_terms[1]
         for story in stories
         if (html_terms := counted.get(story.source)) is not None and html_terms[0] == story.content
     }
+    terms = {slug: unpacked_terms(data) for slug, data in packed.items()}
     if not cache.enabled:
         return terms
-    cache.namespace("text-terms", version_scope(TEXT_ANALYSIS))
+    cache.namespace(TERMS_NAMESPACE, TERMS_SCOPE)
     keys = {story.slug: (texts or {}).get(story.slug) or text_digest(story) for story in stories}
-    stored = cache.get_many("text-terms", [keys[story.slug] for story in stories if story.slug not in terms])
+    stored = stored_terms(cache, [keys[story.slug] for story in stories if story.slug not in terms])
     missing = []
     for story in stories:
-        if story.slug in terms:
-            cache.put("text-terms", keys[story.slug], terms[story.slug])
-        elif isinstance(stored_terms := stored.get(keys[story.slug]), dict):
-            terms[story.slug] = stored_terms
+        if story.slug in packed:
+            cache.put_bytes(TERMS_NAMESPACE, keys[story.slug], packed[story.slug])
+        elif (stored_terms_of := stored.get(keys[story.slug])) is not None:
+            terms[story.slug] = stored_terms_of
         else:
             missing.append((story, keys[story.slug]))
-    for (story, key), found in zip(missing, fork_map(lambda i: story_terms(missing[i][0]), len(missing), jobs)):
-        cache.put("text-terms", key, found)
-        terms[story.slug] = found
+    for (story, key), found in zip(missing, fork_map(lambda i: packed_terms(story_terms(missing[i][0])), len(missing), jobs)):
+        cache.put_bytes(TERMS_NAMESPACE, key, found)
+        terms[story.slug] = unpacked_terms(found)
     return terms

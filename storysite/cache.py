@@ -5,8 +5,8 @@ names everything its values depend on besides the key (the storysite version, th
 theme's files); opening a namespace with another scope forgets its old values. Every value is
 stored with its own checksum, and a file SQLite cannot read is deleted and started afresh: a
 corrupt or half-written cache is rebuilt, never trusted. Values are JSON (records: `marshal` data
-of plain values, checked against their checksum before they are loaded), never pickles, so a
-cache file that came from elsewhere cannot run code.
+of plain values, checked against their checksum before they are loaded; or bytes stored as given,
+which their reader decodes), never pickles, so a cache file that came from elsewhere cannot run code.
 """
 
 from __future__ import annotations
@@ -97,6 +97,13 @@ def _loaded_record(data: bytes, checksum: bytes) -> tuple[Any, list[str]]:
     if type(texts) is not list or not all(type(text) is str for text in texts):
         raise ValueError("not a record")
     return value, texts
+
+
+def _loaded_bytes(value: bytes, checksum: bytes) -> bytes:
+    """Bytes stored with put_bytes; ValueError when they do not match their checksum."""
+    if _checksum(value) != checksum:
+        raise ValueError("checksum mismatch")
+    return bytes(value)
 
 
 def _loaded(value: bytes, checksum: bytes) -> Any:
@@ -199,6 +206,10 @@ class BuildCache:
         """The values stored under those of `keys` that have one, in a few queries; damaged ones count as missing."""
         return self._read_many(namespace, keys, _loaded)
 
+    def get_many_bytes(self, namespace: str, keys: Sequence[str]) -> dict[str, bytes]:
+        """Like get_many, for bytes stored with put_bytes."""
+        return self._read_many(namespace, keys, _loaded_bytes)
+
     def get_records(self, namespace: str, keys: Sequence[str]) -> dict[str, tuple[Any, list[str]]]:
         """Like get_many, for records stored with put_record: each value with its texts."""
         return self._read_many(namespace, keys, _loaded_record)
@@ -260,6 +271,10 @@ class BuildCache:
             self._unwritten.append((namespace, key, data, _checksum(data)))
             if len(self._unwritten) >= _ROWS_PER_WRITE:
                 self._run(lambda db: None)
+
+    def put_bytes(self, namespace: str, key: str, data: bytes) -> None:
+        """Store bytes as they are, no JSON made of them (a namespace's scope should say its values are bytes)."""
+        self._put(namespace, key, data)
 
     def put_record(self, namespace: str, key: str, value: Any, texts: Sequence[str]) -> None:
         """Store a JSON-able value with long texts beside it, marshalled rather than as JSON (quicker to read)."""

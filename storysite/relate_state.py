@@ -30,7 +30,7 @@ from itertools import compress
 from operator import itemgetter, ne, not_
 from pathlib import Path
 
-from .cache import BuildCache
+from .cache import BuildCache, version_scope
 from .collector import collector_paused
 from .config import RELATED_COMPONENTS, Config, RelatedConfig
 from .model import Story
@@ -66,7 +66,7 @@ from .relate_store import (
     vector_bytes,
 )
 from .related_links import shown_relations
-from .textvec import TextTerms, tfidf_vector
+from .textvec import TEXT_ANALYSIS, TextTerms, tfidf_vector, unpacked_terms
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,22 @@ TermsOf = Callable[[Sequence[Story]], Mapping[str, TextTerms]]
 
 
 TERMS_NAMESPACE = "text-terms"
-"""The build cache's namespace of term counts by text digest (declared by the caller's `terms_of`)."""
+"""The build cache's namespace of term counts by text digest (declared by the caller's `terms_of`, with TERMS_SCOPE)."""
+TERMS_SCOPE = version_scope(TEXT_ANALYSIS, "packed-terms-1")
+"""Its values are `textvec.packed_terms` bytes (those of another scope, JSON say, are forgotten, never misread)."""
+
+
+def stored_terms(cache: BuildCache, keys: Sequence[str]) -> dict[str, TextTerms]:
+    """The term counts stored under those of `keys` that have them; a value that is not term counts counts as missing."""
+    found = {}
+    for key, packed in cache.get_many_bytes(TERMS_NAMESPACE, keys).items():
+        try:
+            terms = unpacked_terms(packed)
+        except (EOFError, ValueError, TypeError):
+            continue
+        if type(terms) is dict:
+            found[key] = terms
+    return found
 
 
 def relate_kept(
@@ -141,8 +156,8 @@ class _Update:
         gone = state.metas.keys() - self.metas.keys()
         fresh = dict(terms_of(edited))
         replaced = [slug for slug in [*(story.slug for story in edited), *gone] if slug in state.texts]
-        stored = cache.get_many(TERMS_NAMESPACE, [state.texts[slug] for slug in replaced])
-        old_terms = {slug: stored[state.texts[slug]] for slug in replaced if isinstance(stored.get(state.texts[slug]), dict)}
+        stored = stored_terms(cache, [state.texts[slug] for slug in replaced])
+        old_terms = {slug: stored[state.texts[slug]] for slug in replaced if state.texts[slug] in stored}
         if len(old_terms) < len(replaced):
             return None  # the last build's counts of a changed story are gone: its terms cannot be taken out
         vectors = self._update_texts(fresh, old_terms, gone, terms_of)

@@ -149,6 +149,24 @@ def test_a_changed_scope_or_version_forgets_a_namespace(tmp_path: Path, monkeypa
     )
 
 
+def test_bytes_are_kept_as_given_and_damaged_ones_count_as_missing(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    with BuildCache(path) as cache:
+        cache.namespace("packed", "scope")
+        cache.put_bytes("packed", "kept", b"\x00\xffas given")
+        cache.put_bytes("packed", "damaged", b"value")
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE entries SET value = CAST('other' AS BLOB) WHERE key = 'damaged'")
+    db.close()
+    with BuildCache(path) as cache:
+        cache.namespace("packed", "scope")
+        assert cache.get_many_bytes("packed", ["kept", "damaged", "absent"]) == {"kept": b"\x00\xffas given"}
+        assert cache.hits == 1 and cache.misses == 2
+    with BuildCache(path) as cache:
+        cache.namespace("packed", "scope")
+        assert cache.keys("packed") == {"kept"}, "the damaged value was dropped"
+
+
 def test_a_cache_file_of_an_older_layout_is_made_anew(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite"
     with sqlite3.connect(path) as db:  # the first layout: values inside the key index

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import marshal
 import os
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -14,12 +16,15 @@ import pytest
 
 from storysite import relate_file, relate_store
 from storysite.build import cached_text_terms
-from storysite.cache import CACHE_DIR, BuildCache, file_signature
-from storysite.config import load_config
-from storysite.relate import relate_stories
+from storysite.cache import CACHE_DIR, BuildCache, file_signature, version_scope
+from storysite.config import Config, load_config
+from storysite.model import Story
+from storysite.relate import Relations, relate_stories, story_terms
 from storysite.relate_file import CHANGES_FILE, STATE_FILE
-from storysite.relate_state import relate_kept
+from storysite.relate_state import TERMS_NAMESPACE, relate_kept, stored_terms
+from storysite.relate_store import text_digest
 from storysite.related_links import shown_relations
+from storysite.textvec import TEXT_ANALYSIS
 from tests.test_page_records import (
     cached_build,
     cold_build,
@@ -47,6 +52,31 @@ def test_kept_relations_equal_a_full_relate_after_every_save(corpus: tuple[Path,
             found = kept(stories)
             assert found == full and found.shown == shown, f"after {name}, nothing changed since"
             assert any(full.by_slug.values())
+
+
+def test_term_counts_of_another_form_are_never_taken_for_term_counts(corpus: tuple[Path, list[Path]], tmp_path: Path) -> None:  # noqa: F811
+    root, _ = corpus
+    config = load_config(root, future=True)
+    stories = built_model(config).stories
+    digests = [text_digest(story) for story in stories]
+    with BuildCache(tmp_path / "cache" / "cache.sqlite") as cache:
+        # As an earlier version kept them: JSON, in a namespace of another scope.
+        cache.namespace(TERMS_NAMESPACE, version_scope(TEXT_ANALYSIS))
+        for story, digest in zip(stories, digests):
+            cache.put(TERMS_NAMESPACE, digest, story_terms(story))
+    with BuildCache(tmp_path / "cache" / "cache.sqlite") as cache:
+        assert cached_text_terms(stories, cache) == {story.slug: story_terms(story) for story in stories}
+        # Bytes that are no term counts, in the namespace as it is now: counted afresh.
+        others = [json.dumps(story_terms(stories[0])).encode(), marshal.dumps([1, 2]), marshal.dumps({"word": 1})[:-3], b""]
+        for digest, other in zip(digests, others):
+            cache.put_bytes(TERMS_NAMESPACE, digest, other)
+        assert stored_terms(cache, digests[: len(others)]) == {}
+        assert cached_text_terms(stories, cache) == {story.slug: story_terms(story) for story in stories}
+        assert kept_relations(stories, config, cache) == relate_stories(stories, config, NOW)
+
+
+def kept_relations(stories: Sequence[Story], config: Config, cache: BuildCache) -> Relations:
+    return relate_kept(stories, config, NOW, cache, partial(cached_text_terms, cache=cache))
 
 
 def relate_edits(root: Path, files: list[Path]) -> list[tuple[str, Callable[[], object]]]:

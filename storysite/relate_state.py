@@ -25,14 +25,14 @@ import datetime as dt
 import logging
 import marshal
 from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import compress
 from operator import itemgetter, ne, not_
 from pathlib import Path
 
 from .cache import BuildCache, version_scope
 from .collector import collector_paused
-from .config import RELATED_COMPONENTS, Config, RelatedConfig
+from .config import Config, RelatedConfig
 from .model import Story
 from .relate import (
     Item,
@@ -48,7 +48,9 @@ from .relate_file import STATE_FILE, load_state, save_state
 from .relate_store import (
     MARSHAL_VERSION,
     Items,
+    KeptRelations,
     RelateState,
+    component_names,
     full_relate,
     holder_count,
     holder_ids,
@@ -58,7 +60,6 @@ from .relate_store import (
     newest_day,
     plain_relations,
     post,
-    relations_of,
     state_scope,
     story_meta,
     targets,
@@ -168,9 +169,8 @@ class _Update:
         reposted = self._update_index(moved)
         recounted = self._update_candidates(moved | {slug for key in reposted for slug in self.indexed(key)})
         fresh_ranks = self._update_ranks(moved, recounted)
-        names = tuple(name for name in RELATED_COMPONENTS if self.settings.weights.get(name))
         warnings = tuple(_pin_warnings(self.stories, targets(state)))
-        by_slug = _Kept(slugs, fresh_ranks, state.ranked, names)
+        by_slug = KeptRelations(slugs, fresh_ranks, state.ranked, component_names(self.settings))
         return Relations(by_slug, warnings, state.shown), state if edited or moved or fresh_ranks else None
 
     def _update_texts(
@@ -309,29 +309,3 @@ class _Update:
                 state.shown[slug] = shown_relations(ranked, self.settings.weights)
         self.reranked = len(ranks)
         return ranks
-
-
-
-
-class _Kept(Mapping[str, tuple[Relation, ...]]):
-    """Relations by slug: those ranked again as they are, the others decoded from the state when first asked for."""
-
-    def __init__(
-        self, slugs: list[str], fresh: dict[str, tuple[Relation, ...]], stored: Mapping[str, bytes], names: tuple[str, ...]
-    ) -> None:
-        self.slugs = slugs
-        self.made = fresh
-        self.stored = stored
-        self.names = names
-
-    def __getitem__(self, slug: str) -> tuple[Relation, ...]:
-        found = self.made.get(slug)
-        if found is None:
-            found = self.made[slug] = relations_of(self.stored[slug], self.names)
-        return found
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.slugs)
-
-    def __len__(self) -> int:
-        return len(self.slugs)

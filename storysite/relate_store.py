@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .cache import content_key
-from .config import Config, RelatedConfig
+from .config import RELATED_COMPONENTS, Config, RelatedConfig
 from .model import Story
 from .parallel import fork_map
 from .relate import (
@@ -47,7 +47,8 @@ from .textvec import (
     MIN_DF,
     TEXT_ANALYSIS,
     TextTerms,
-    tfidf_vectors,
+    kept_terms_idf,
+    tfidf_vector,
 )
 
 if TYPE_CHECKING:
@@ -171,38 +172,80 @@ def full_relate(
 ) -> tuple[Relations, RelateState]:
     """What `relate_stories` gives, worked out as `RelateMemo` does, and the state that lets the next build bring it up to date."""
     all_terms = [terms[story.slug] for story in stories]
-    items = [story_item(story, vector, now) for story, vector in zip(stories, tfidf_vectors(all_terms))]
+    held = _holder_lists(all_terms)
+    idf = kept_terms_idf(dict(zip(held, map(len, held.values()))), len(all_terms))
+    # Each story's vector is worked out on any process and comes back as stored; here its terms are
+    # the site's one string object for each (as `tfidf_vectors` gives them: the cosines compare pointers).
+    stored_vectors = fork_map(lambda position: vector_bytes(tfidf_vector(all_terms[position], idf)), len(all_terms), config.jobs)
+    same = {term: term for term in idf}
+    vectors = [dict(zip(map(same.__getitem__, terms), weights)) for terms, weights in map(marshal.loads, stored_vectors)]
+    items = [story_item(story, vector, now) for story, vector in zip(stories, vectors)]
     slugs = [item.slug for item in items]
     state = RelateState(
         scope, slugs, {slug: position for position, slug in enumerate(slugs)}, digests,
-        {story.slug: story_meta(story, now) for story in stories}, _holders(all_terms), {}, {}, {}, {}, {}, newest_target_day(items), {},
+        {story.slug: story_meta(story, now) for story in stories}, _holders(held), {}, {}, dict(zip(slugs, stored_vectors)), {}, {},
+        newest_target_day(items), {},
     )
     by_slug = {item.slug: item for item in items}
     keys = index_all(state, by_slug, config.related)
     scorer = Scorer(config.related, state.newest_day)
 
-    def relate(position: int) -> tuple[list[str], tuple[Relation, ...], bytes, bytes, bytes]:
-        """A story's candidates and relations, and its vector, relations and what its page shows of them as stored (on any process)."""
+    def relate(position: int) -> tuple[list[str], bytes, bytes]:
+        """A story's candidates, and its relations and what its page shows of them as stored (on any process)."""
         item = items[position]
         candidates = most_shared(keys[position], state.postings, item.slug)
         ranked = ranked_relations(item, [by_slug[slug] for slug in candidates], by_slug, scorer)
-        return candidates, ranked, vector_bytes(item.vector), plain_relations(ranked), shown_relations(ranked, config.related.weights)
+        return candidates, plain_relations(ranked), shown_relations(ranked, config.related.weights)
 
+    # Only bytes come back from the workers: relations are decoded when a page asks for them (on the render workers).
     related = fork_map(relate, len(items), config.jobs)
     state.candidates = {slug: found[0] for slug, found in zip(slugs, related)}
-    state.vectors = {slug: found[2] for slug, found in zip(slugs, related)}
-    state.ranked = {slug: found[3] for slug, found in zip(slugs, related)}
-    state.shown = {slug: found[4] for slug, found in zip(slugs, related)}
-    relations = Relations({slug: found[1] for slug, found in zip(slugs, related)}, pin_warnings(stories, items), state.shown)
+    state.ranked = {slug: found[1] for slug, found in zip(slugs, related)}
+    state.shown = {slug: found[2] for slug, found in zip(slugs, related)}
+    relations = Relations(KeptRelations(slugs, {}, state.ranked, component_names(config.related)), pin_warnings(stories, items), state.shown)
     return relations, state
 
 
-def _holders(all_terms: Sequence[TextTerms]) -> dict[str, bytes]:
-    """Term -> the positions of the stories that hold it."""
+def component_names(settings: RelatedConfig) -> tuple[str, ...]:
+    """The components a relation has a value of (those with a weight), in order."""
+    return tuple(name for name in RELATED_COMPONENTS if settings.weights.get(name))
+
+
+class KeptRelations(Mapping[str, tuple[Relation, ...]]):
+    """Relations by slug: those given as they are, the others decoded from their stored bytes when first asked for."""
+
+    def __init__(
+        self, slugs: list[str], fresh: dict[str, tuple[Relation, ...]], stored: Mapping[str, bytes], names: tuple[str, ...]
+    ) -> None:
+        self.slugs = slugs
+        self.made = fresh
+        self.stored = stored
+        self.names = names
+
+    def __getitem__(self, slug: str) -> tuple[Relation, ...]:
+        found = self.made.get(slug)
+        if found is None:
+            found = self.made[slug] = relations_of(self.stored[slug], self.names)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.slugs)
+
+    def __len__(self) -> int:
+        return len(self.slugs)
+
+
+def _holder_lists(all_terms: Sequence[TextTerms]) -> dict[str, list[int]]:
+    """Term -> the positions of the stories that hold it (terms as first met)."""
     lists: defaultdict[str, list[int]] = defaultdict(list)
     for position, terms in enumerate(all_terms):
         # map() keeps the 2 million appends of a large site in C; list.append gives None, so any() goes through all.
         any(map(list.append, map(lists.__getitem__, terms), repeat(position)))
+    return lists
+
+
+def _holders(lists: Mapping[str, list[int]]) -> dict[str, bytes]:
+    """`RelateState.holders` of `_holder_lists`."""
     return {term: array("i", held).tobytes() for term, held in lists.items()}
 
 

@@ -35,7 +35,6 @@ from .relate import (
     most_shared,
     newest_target_day,
     pin_warnings,
-    posting_rank,
     ranked_relations,
     story_item,
     strongest_postings,
@@ -279,16 +278,16 @@ def index_all(state: RelateState, items: Mapping[str, Item], settings: RelatedCo
 
 
 def index_item(indexed: Mapping[str, dict[str, float]], item: Item, keys: list[str]) -> None:
-    """Enter `item` under each of its keys, with where it stands there."""
-    for key in keys:
-        indexed[key][item.slug] = posting_rank(item, key, 0)[0]
+    """Enter `item` under each of its keys, with where it stands there (its `posting_rank`)."""
+    # map() keeps the loop in C: a full relate enters every story under each of its keys; setitem gives None, so any() goes through all.
+    any(map(dict.__setitem__, map(indexed.__getitem__, keys), repeat(item.slug), map(item.vector.get, keys, repeat(float(item.day)))))
 
 
 def post(state: RelateState, key: str, ranked: Mapping[str, float], positions: Mapping[str, int]) -> bool:
     """Work out `key`'s posting list from the stories indexed under it; return whether it changed."""
-    metas = state.metas
-    entries = [(ranked[slug], positions[slug]) for slug in sorted(ranked, key=positions.__getitem__) if metas[slug][4]]
-    postings = [state.slugs[position] for position in strongest_postings(entries)]
+    in_order = sorted(ranked, key=positions.__getitem__)
+    targets = list(compress(in_order, map(itemgetter(4), map(state.metas.__getitem__, in_order))))
+    postings = [state.slugs[position] for position in strongest_postings(list(zip(map(ranked.__getitem__, targets), map(positions.__getitem__, targets))))]
     if postings == state.postings.get(key, []):
         return False
     if postings:

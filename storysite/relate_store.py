@@ -173,20 +173,31 @@ def full_relate(
     all_terms = [terms[story.slug] for story in stories]
     held = _holder_lists(all_terms)
     idf = kept_terms_idf(dict(zip(held, map(len, held.values()))), len(all_terms))
-    # Each story's vector is worked out on any process and comes back as stored; here its terms are
-    # the site's one string object for each (as `tfidf_vectors` gives them: the cosines compare pointers).
-    stored_vectors = fork_map(lambda position: vector_bytes(tfidf_vector(all_terms[position], idf)), len(all_terms), config.jobs)
     same = {term: term for term in idf}
-    vectors = [dict(zip(map(same.__getitem__, terms), weights)) for terms, weights in map(marshal.loads, stored_vectors)]
-    items = [story_item(story, vector, now) for story, vector in zip(stories, vectors)]
+    use_text, use_meta = index_uses(config.related)
+    made: dict[int, tuple[Item, list[str], Meta]] = {}
+
+    def take(position: int, stored: bytes) -> None:
+        """A story's item, index keys and plain values, made here while the workers work out other vectors."""
+        # The vector's terms become the site's one string object for each (as `tfidf_vectors` gives them: the cosines compare pointers).
+        terms, weights = marshal.loads(stored)
+        story = stories[position]
+        item = story_item(story, dict(zip(map(same.__getitem__, terms), weights)), now)
+        made[position] = item, index_keys(item, use_text, use_meta), story_meta(story, now)
+
+    # Each story's vector is worked out on any process and comes back as stored.
+    stored_vectors = fork_map(lambda position: vector_bytes(tfidf_vector(all_terms[position], idf)), len(all_terms), config.jobs, then=take)
+    ordered = [made[position] for position in range(len(stories))]
+    items = [entry[0] for entry in ordered]
+    keys = [entry[1] for entry in ordered]
     slugs = [item.slug for item in items]
     state = RelateState(
         scope, slugs, {slug: position for position, slug in enumerate(slugs)}, digests,
-        {story.slug: story_meta(story, now) for story in stories}, _holders(held), {}, {}, dict(zip(slugs, stored_vectors)), {}, {},
+        dict(zip(slugs, [entry[2] for entry in ordered])), _holders(held), {}, {}, dict(zip(slugs, stored_vectors)), {}, {},
         newest_target_day(items), {},
     )
     by_slug = {item.slug: item for item in items}
-    keys = index_all(state, by_slug, config.related)
+    index_all(state, by_slug, keys)
     scorer = Scorer(config.related, state.newest_day)
 
     def relate(position: int) -> tuple[list[str], bytes, bytes]:
@@ -264,17 +275,14 @@ def index_uses(settings: RelatedConfig) -> tuple[bool, bool]:
     return bool(weights.get("text")), bool(weights.get("niche") or weights.get("audience") or weights.get("tags"))
 
 
-def index_all(state: RelateState, items: Mapping[str, Item], settings: RelatedConfig) -> list[list[str]]:
-    """Index every story and work out every posting list, as `score_all` does; return each story's keys."""
-    use_text, use_meta = index_uses(settings)
-    keys = [index_keys(items[slug], use_text, use_meta) for slug in state.slugs]
+def index_all(state: RelateState, items: Mapping[str, Item], keys: Sequence[list[str]]) -> None:
+    """Index every story under its `index_keys` (`keys`, in story order) and work out every posting list, as `score_all` does."""
     indexed: defaultdict[str, dict[str, float]] = defaultdict(dict)
     for slug, story_keys in zip(state.slugs, keys):
         index_item(indexed, items[slug], story_keys)
     for key, ranked in indexed.items():
         post(state, key, ranked, state.ids)
     state.indexed = {key: marshal.dumps(ranked, MARSHAL_VERSION) for key, ranked in indexed.items()}
-    return keys
 
 
 def index_item(indexed: Mapping[str, dict[str, float]], item: Item, keys: list[str]) -> None:

@@ -46,6 +46,7 @@ from .textvec import (
     MIN_DF,
     TEXT_ANALYSIS,
     TextTerms,
+    document_frequencies,
     kept_terms_idf,
     tfidf_vector,
 )
@@ -171,8 +172,7 @@ def full_relate(
 ) -> tuple[Relations, RelateState]:
     """What `relate_stories` gives, worked out as `RelateMemo` does, and the state that lets the next build bring it up to date."""
     all_terms = [terms[story.slug] for story in stories]
-    held = _holder_lists(all_terms)
-    idf = kept_terms_idf(dict(zip(held, map(len, held.values()))), len(all_terms))
+    idf = kept_terms_idf(document_frequencies(all_terms), len(all_terms))
     same = {term: term for term in idf}
     use_text, use_meta = index_uses(config.related)
     made: dict[int, tuple[Item, list[str], Meta]] = {}
@@ -193,11 +193,11 @@ def full_relate(
     slugs = [item.slug for item in items]
     state = RelateState(
         scope, slugs, {slug: position for position, slug in enumerate(slugs)}, digests,
-        dict(zip(slugs, [entry[2] for entry in ordered])), _holders(held), {}, {}, dict(zip(slugs, stored_vectors)), {}, {},
+        dict(zip(slugs, [entry[2] for entry in ordered])), {}, {}, {}, dict(zip(slugs, stored_vectors)), {}, {},
         newest_target_day(items), {},
     )
     by_slug = {item.slug: item for item in items}
-    index_all(state, by_slug, keys)
+    indexed = index_all(state, by_slug, keys)
     scorer = Scorer(config.related, state.newest_day)
 
     def relate(position: int) -> tuple[list[str], bytes, bytes]:
@@ -207,8 +207,19 @@ def full_relate(
         ranked = ranked_relations(item, [by_slug[slug] for slug in candidates], by_slug, scorer)
         return candidates, plain_relations(ranked), shown_relations(ranked, config.related.weights)
 
+    later = [
+        lambda: state.holders.update(_holders(all_terms)),
+        lambda: state.indexed.update({key: marshal.dumps(ranked, MARSHAL_VERSION) for key, ranked in indexed.items()}),
+    ]
+
+    def meanwhile(position: int, found: object) -> None:
+        """What this process stores that relating needs none of: done while the workers relate stories (at their first result)."""
+        while later:
+            later.pop(0)()
+
     # Only bytes come back from the workers: relations are decoded when a page asks for them (on the render workers).
-    related = fork_map(relate, len(items), config.jobs)
+    related = fork_map(relate, len(items), config.jobs, then=meanwhile)
+    meanwhile(0, None)  # (a site of no stories gives no result)
     state.candidates = {slug: found[0] for slug, found in zip(slugs, related)}
     state.ranked = {slug: found[1] for slug, found in zip(slugs, related)}
     state.shown = {slug: found[2] for slug, found in zip(slugs, related)}
@@ -245,17 +256,12 @@ class KeptRelations(Mapping[str, tuple[Relation, ...]]):
         return len(self.slugs)
 
 
-def _holder_lists(all_terms: Sequence[TextTerms]) -> dict[str, list[int]]:
-    """Term -> the positions of the stories that hold it (terms as first met)."""
+def _holders(all_terms: Sequence[TextTerms]) -> dict[str, bytes]:
+    """Term -> the positions of the stories that hold it."""
     lists: defaultdict[str, list[int]] = defaultdict(list)
     for position, terms in enumerate(all_terms):
         # map() keeps the 2 million appends of a large site in C; list.append gives None, so any() goes through all.
         any(map(list.append, map(lists.__getitem__, terms), repeat(position)))
-    return lists
-
-
-def _holders(lists: Mapping[str, list[int]]) -> dict[str, bytes]:
-    """`RelateState.holders` of `_holder_lists`."""
     return {term: array("i", held).tobytes() for term, held in lists.items()}
 
 
@@ -275,14 +281,17 @@ def index_uses(settings: RelatedConfig) -> tuple[bool, bool]:
     return bool(weights.get("text")), bool(weights.get("niche") or weights.get("audience") or weights.get("tags"))
 
 
-def index_all(state: RelateState, items: Mapping[str, Item], keys: Sequence[list[str]]) -> None:
-    """Index every story under its `index_keys` (`keys`, in story order) and work out every posting list, as `score_all` does."""
+def index_all(state: RelateState, items: Mapping[str, Item], keys: Sequence[list[str]]) -> dict[str, dict[str, float]]:
+    """Index every story under its `index_keys` (`keys`, in story order) and work out every posting list, as `score_all` does.
+
+    Return the stories indexed under each key (`RelateState.indexed` before they are marshalled).
+    """
     indexed: defaultdict[str, dict[str, float]] = defaultdict(dict)
     for slug, story_keys in zip(state.slugs, keys):
         index_item(indexed, items[slug], story_keys)
     for key, ranked in indexed.items():
         post(state, key, ranked, state.ids)
-    state.indexed = {key: marshal.dumps(ranked, MARSHAL_VERSION) for key, ranked in indexed.items()}
+    return indexed
 
 
 def index_item(indexed: Mapping[str, dict[str, float]], item: Item, keys: list[str]) -> None:

@@ -25,6 +25,7 @@ import marshal
 import os
 import pickle
 import sys
+from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import fields, is_dataclass
@@ -46,6 +47,7 @@ from .page_store import (
     DIGEST,
     FORMAT,
     RECORDS_FILE,
+    WHOLE,
     PageColumns,
     StoredPages,
     Tables,
@@ -57,15 +59,14 @@ from .unchanged import library_versions
 
 _RETIRED_NAMESPACE = "page-records"
 """Where the build cache held page records before they had a file of their own: emptied once."""
-WHOLE = ("*",)
-"""The attributes of an object a page reads whole."""
 _SCORE_FIELDS = frozenset(f.name for f in fields(RelatedLink)) - {"story", "reasons", "pinned"}
 _DIGEST = DIGEST
 SLACK = 1000
 """Reads no page needs that the tables may hold before they are compacted."""
 
-Fresh = tuple[str, bytes, str, tuple[str | tuple[str, ...], ...]]
-"""A page just rendered: its path, call digest (see `page_store.CALL`), origin and reads (object key, attribute names, key, names...)."""
+Fresh = tuple[str, bytes, str, tuple[str | tuple[str, ...], ...], bytes]
+"""A page just rendered: its path, call digest (see `page_store.CALL`), origin, reads (object key, attribute names, key, names...)
+and the digest of each read's value (made where the page rendered: in a render worker, most of them)."""
 _NAMED = (Story, Page, Term, SiteInfo)
 """The site model's objects, known by name from build to build (see `incremental.identity`)."""
 
@@ -263,7 +264,9 @@ class PageRecords:
         self._known: Mapping[str, bytes] = {}
         self._kept: dict[str, int] = {}
         """Pages kept this build, by path: their places in the stored records."""
-        self._fresh: dict[str, Fresh] = {}
+        self._fresh: dict[str, tuple[bytes, str, array[int]]] = {}
+        """Pages rendered this build, by path: call digest, origin and reads (as places in `_tables`)."""
+        self._tables: Tables | None = None
         self._reading: dict[str, set[str]] | None = None
         self._shared_names: dict[tuple[str, ...], tuple[str, ...]] = {WHOLE: WHOLE}
         self._last: Fresh | None = None
@@ -421,7 +424,9 @@ class PageRecords:
             if key is not None:
                 reads[key] = WHOLE
         flat = tuple(part for read in reads.items() for part in read)
-        self._last = (output.path, self._call_digest(call, self._scores), output.origin, flat)
+        call_digest = self._call_digest(call, self._scores)
+        values = b"".join([self._pair_value(key, names) for key, names in reads.items()])
+        self._last = (output.path, call_digest, output.origin, flat, values)
         return output
 
     def _key_of(self, obj: object) -> str | None:
@@ -438,16 +443,15 @@ class PageRecords:
         return last
 
     def collect(self, fresh: Iterable[Fresh | None]) -> None:
-        """Records of rendered pages, from this process and from workers (their strings shared again here)."""
-        keys = {key: key for key in self._objects}
+        """Records of rendered pages, from this process and from workers: their reads go into the tables at once."""
+        tables = self._tables
+        if tables is None:
+            tables = self._tables = Tables(self._stored)
         for record in fresh:
             if record is not None:
-                reads = record[3]
-                shared = tuple(
-                    keys.get(part, part) if position % 2 == 0 else self._names(part)  # type: ignore[arg-type]
-                    for position, part in enumerate(reads)
-                )
-                self._fresh[record[0]] = (record[0], record[1], record[2], shared)
+                path, call, origin, flat, values = record
+                # (The digest of an object read whole is its own: `_save` and `digest_of` need not work it out again.)
+                self._fresh[path] = (call, origin, tables.put_all(flat, values, self._wholes))
 
     def save(self, cache: BuildCache, scope: str, paths: Iterable[str]) -> None:
         """Remember the pages at `paths` (kept or rendered this build) once they are written."""
@@ -458,7 +462,7 @@ class PageRecords:
         if cache.path is None:
             return
         stored = self._stored
-        tables = Tables(stored)
+        tables = self._tables or Tables(stored)
         pages = PageColumns()
         fresh = []
         kept = []
@@ -466,18 +470,17 @@ class PageRecords:
             index = self._kept.get(path)
             if index is not None:
                 kept.append(index)  # its file is as the last build wrote it, and so is all it read
-            elif path in self._fresh:
-                fresh.append(self._fresh[path])
+            elif (record := self._fresh.get(path)) is not None:
+                fresh.append((path, *record))
         if kept:
             assert stored is not None
             pages.carry(stored, kept)
-        tables.expect(key for *_, flat in fresh for key in flat[0::2])  # type: ignore[misc]
-        for path, call, origin, flat in fresh:
+        out_dir = str(self.out_dir)
+        for path, call, origin, reads in fresh:
             try:
-                status = os.stat(self.out_dir / path, follow_symlinks=False)
+                status = os.stat(os.path.join(out_dir, path), follow_symlinks=False)
             except OSError:
                 continue
-            reads = [tables.put(key, names, self._pair_value(key, names)) for key, names in zip(flat[0::2], flat[1::2])]  # type: ignore[arg-type]
             pages.add(path, call, status, origin, reads)
         # Reads no page needs pile up only as the tables grow: only then are they counted.
         if len(tables.pair_keys) > (len(stored.pairs) if stored else 0) and tables.wasteful(pages.reads) > SLACK:

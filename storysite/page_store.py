@@ -17,9 +17,10 @@ import os
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import accumulate, compress, count
+from itertools import accumulate, compress, count, repeat
+from operator import is_
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .cache import read_beside, write_beside
 
@@ -33,6 +34,8 @@ CALL = DIGEST + 1
 STATUS = 3
 """Numbers of a page's file status: size, modification time (ns), inode."""
 _MARSHAL_VERSION = 4
+WHOLE = ("*",)
+"""The attribute names of a read of an object whole."""
 
 
 @dataclass(frozen=True)
@@ -76,48 +79,66 @@ class Tables:
         self.pair_attrs = array("I", base.pair_attrs if base else b"")
         self.digests = bytearray(base.pair_digests if base else b"")
         self.old_wholes = base.wholes if base else b""
-        self._key_index: dict[str, int] | None = None
-        self._attrs_index: dict[tuple[str, ...], int] = {}
-        self._pair_index: dict[tuple[int, int], int] = {}
-        self._indexed: set[int] = set()
-        """The keys whose reads `_pair_index` holds (a build that renders few pages needs few)."""
+        self._old_pairs = len(self.pair_keys)
+        self._key_index = dict(zip(self.keys, count()))
+        self._attrs_index = dict(zip(self.attrs, count()))
+        self._pair_index: dict[tuple[str, tuple[str, ...]], int] = {}
+        self._unindexed = set(range(len(self.keys)))
+        """The keys of the last build whose reads `_pair_index` does not hold yet (a build that renders few pages needs few)."""
 
     def expect(self, keys: Iterable[str]) -> None:
         """Make ready for reads of the objects `keys` to be `put` (their reads are found in one pass)."""
-        if self._key_index is None:
-            self._key_index = dict(zip(self.keys, count()))
-            self._attrs_index = dict(zip(self.attrs, count()))
-        found = {self._key_index[key] for key in keys if key in self._key_index} - self._indexed
+        if not self._unindexed:
+            return
+        found = {self._key_index[key] for key in keys if key in self._key_index} & self._unindexed
         if found:
-            self._indexed |= found
-            pair_keys, pair_attrs = self.pair_keys, self.pair_attrs
+            self._unindexed -= found
+            pair_keys, pair_attrs, key_names, attrs_names = self.pair_keys, self.pair_attrs, self.keys, self.attrs
             self._pair_index.update(
-                ((pair_keys[index], pair_attrs[index]), index) for index in compress(count(), map(found.__contains__, pair_keys))
+                ((key_names[pair_keys[index]], attrs_names[pair_attrs[index]]), index)
+                for index in compress(count(), map(found.__contains__, pair_keys))
             )
 
     def put(self, key: str, names: tuple[str, ...], digest: bytes) -> int:
         """The index of a read, with the digest of its value now."""
-        self.expect((key,))
-        assert self._key_index is not None
-        found_key = self._key_index.get(key)
-        if found_key is None:
-            found_key = self._key_index[key] = len(self.keys)
-            self._indexed.add(found_key)
-            self.keys.append(key)
-        found_attrs = self._attrs_index.get(names)
-        if found_attrs is None:
-            found_attrs = self._attrs_index[names] = len(self.attrs)
-            self.attrs.append(names)
-        pair = (found_key, found_attrs)
-        index = self._pair_index.get(pair)
-        if index is None:
-            index = self._pair_index[pair] = len(self.pair_keys)
+        return self.put_all((key, names), digest)[0]
+
+    def put_all(self, reads: tuple[str | tuple[str, ...], ...], digests: bytes, wholes: dict[str, bytes] | None = None) -> array[int]:
+        """The index of each read of `reads` (object key, attribute names, key, names...), with the digests of their values now.
+
+        `wholes` is given the digest of each object read whole (`WHOLE`) by a read new to the tables or taken from the last build.
+        """
+        keys = cast(tuple[str, ...], reads[0::2])
+        self.expect(keys)
+        pairs = list(zip(keys, cast(tuple[tuple[str, ...], ...], reads[1::2])))
+        found: list[int | None] = list(map(self._pair_index.get, pairs))
+        stored, key_index, attrs_index, pair_index = self.digests, self._key_index, self._attrs_index, self._pair_index
+        for position in compress(count(), map(is_, found, repeat(None))):
+            key, names = pair = pairs[position]
+            found_key = key_index.get(key)
+            if found_key is None:
+                found_key = key_index[key] = len(self.keys)
+                self.keys.append(key)
+            found_attrs = attrs_index.get(names)
+            if found_attrs is None:
+                found_attrs = attrs_index[names] = len(self.attrs)
+                self.attrs.append(names)
+            found[position] = pair_index[pair] = len(self.pair_keys)
             self.pair_keys.append(found_key)
             self.pair_attrs.append(found_attrs)
-            self.digests += digest
-        else:
-            self.digests[index * DIGEST : (index + 1) * DIGEST] = digest
-        return index
+            digest = digests[position * DIGEST : (position + 1) * DIGEST]
+            stored += digest
+            if wholes is not None and names == WHOLE:
+                wholes.setdefault(key, digest)
+        indexes = array("I", cast(list[int], found))
+        if self._old_pairs:  # the last build's reads take the digests of their values now (one new this build has one digest)
+            for position in compress(count(), map(self._old_pairs.__gt__, indexes)):
+                index = indexes[position]
+                digest = digests[position * DIGEST : (position + 1) * DIGEST]
+                stored[index * DIGEST : (index + 1) * DIGEST] = digest
+                if wholes is not None and pairs[position][1] == WHOLE:
+                    wholes.setdefault(pairs[position][0], digest)
+        return indexes
 
     def wasteful(self, reads: array[int]) -> int:
         """How many reads the tables hold that no page needs (of stories renamed or deleted over many builds)."""
@@ -173,7 +194,7 @@ class PageColumns:
             self.counts += array("I", (end - begin for begin, end in zip([reads_from, *stored.ends[first : last - 1]], stored.ends[first:last])))
             start = end
 
-    def add(self, path: str, call: bytes, status: os.stat_result, origin: str, reads: list[int]) -> None:
+    def add(self, path: str, call: bytes, status: os.stat_result, origin: str, reads: array[int]) -> None:
         """The record of a page rendered this build."""
         self.paths.append(path)
         self.calls += call

@@ -64,9 +64,11 @@ def edits(root: Path, files: list[Path], out: Path) -> list[tuple[str, Callable[
     added = root / "content/stories/added-story.md"
     cache = root / CACHE_DIR / CACHE_FILE
     records = root / CACHE_DIR / page_store.RECORDS_FILE
+    title = re.search(r"^title: (.*)$", second.read_text(encoding="utf-8"), re.MULTILINE).group(1)  # type: ignore[union-attr]
     return [
         ("a paragraph added to a body", lambda: rewrite(first, lambda t: t + "\nMore about the market and the cooperative.\n")),
         ("a title", lambda: front(second, "title", '"Quokkas of the cooperative market"')),
+        ("the title as it was before (the pages that show it recorded it anew)", lambda: front(second, "title", title)),
         ("a summary", lambda: front(third, "summary", '"A short word on what this is about."')),
         ("a date that moves a story to another index page", lambda: front(fourth, "date", "2034-12-31")),
         ("a date it was updated", lambda: front(third, "updated", "2034-12-30")),

@@ -168,7 +168,7 @@ def build_site(
             report = write_site(plan, config.output_dir, state=reuse is None and cache.enabled, stager=stager)
             advance(len(plan))
             if records is not None:
-                records.save(cache, scope, (output.path for output in (*rendered, *feeds)))
+                records.save(cache, scope, (output.path for output in (*rendered, *feeds)), report.state)
             if kept is not None and records is not None:
                 kept.save(texts, records.digest_of)
     except BaseException:

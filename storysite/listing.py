@@ -17,7 +17,7 @@ import os
 import stat
 import struct
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,8 @@ def _packed_signature(status: os.stat_result) -> bytes:
         return _UNKNOWN  # a value beyond 64 bits: list it each time
 
 
-def _packed_status(status: os.stat_result) -> bytes:
+def packed_status(status: os.stat_result) -> bytes:
+    """A file's status as a listing remembers it."""
     try:
         return _STATUS.pack(status.st_mode, status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_nlink)
     except struct.error:
@@ -60,6 +61,10 @@ class Listing:
     files: list[str]
     statuses: bytes
     """Each file's packed status, in the order of `files`."""
+
+    def file_statuses(self) -> dict[str, tuple[int, ...]]:
+        """Each file's status by path: mode, size, modification and status-change times, inode, number of links."""
+        return dict(zip(self.files, _STATUS.iter_unpack(self.statuses)))
 
     def plain(self) -> list[Any]:
         """As plain data for the build cache (a few long values: quick to store and load)."""
@@ -138,15 +143,72 @@ class Looked:
         signatures += [_UNKNOWN] * len(new)
         same = self.same or {}
         files = {
-            path: same.get(path) or _packed_status(status)
+            path: same.get(path) or packed_status(status)
             for path, status in entries.items() if stat.S_ISREG(status.st_mode) and path not in gone
         }
         for path in changed:
             try:
-                files[path] = _packed_status(os.lstat(out_dir / path))
+                files[path] = packed_status(os.lstat(out_dir / path))
             except OSError:
                 files.pop(path, None)
         return Listing(self.looked_at, folders, b"".join(signatures), list(files), b"".join(files.values()))
+
+
+def written(out_dir: Path, files: Mapping[str, bytes]) -> Listing:
+    """The listing of an output folder just put in place whole, holding `files` with the status each was written with (packed).
+
+    Its files need not be asked again: renaming the folder that holds them leaves their status as it
+    was. Of its folders, only those whose files were written longer ago than the margin could be known
+    by their times next build: those are asked for their status and listed, the names in each checked
+    to be those written there (anything else: listed again next build, as the others are).
+    """
+    looked_at = time.time_ns()
+    statuses = b"".join(files.values())
+    newest: dict[str, int] = {}
+    """The folder each file is in, with the latest status-change time of the files written in it."""
+    holds: dict[str, set[str]] = {}
+    """What each folder holds, by name."""
+    for path, (_, _, _, changed, _, _) in zip(files, _STATUS.iter_unpack(statuses)):
+        folder = _parent(path)
+        if changed > newest.get(folder, 0):
+            newest[folder] = changed
+        while True:
+            parent = _parent(path)
+            name = path[len(parent) + 1 if parent else 0 :]
+            names = holds.get(parent)
+            if names is None:
+                names = holds[parent] = {name}
+            elif name in names:
+                break
+            else:
+                names.add(name)
+            if not parent:
+                break
+            path = parent
+    folders = sorted(holds)  # parents first, beginning with the output folder itself ("")
+    signatures = [_UNKNOWN]  # the output folder itself: listed each time (it holds few)
+    base = str(out_dir) + os.sep
+    for folder in folders[1:]:
+        written_at = newest.get(folder)
+        if written_at is not None and not settled(written_at, looked_at):
+            signatures.append(_UNKNOWN)  # its times are as recent: listed again next build
+        else:
+            signatures.append(_settled_signature(base + folder, holds[folder], looked_at))
+    return Listing(looked_at, folders, b"".join(signatures), list(files), statuses)
+
+
+def _settled_signature(folder: str, names: set[str], looked_at: int) -> bytes:
+    """A folder's packed signature, when its times are older than `looked_at` by the margin and it holds no name but `names`."""
+    try:
+        status = os.lstat(folder)
+        if not stat.S_ISDIR(status.st_mode) or not settled(changed_at(status), looked_at):
+            return _UNKNOWN
+        with os.scandir(folder) as entries:
+            if any(entry.name not in names for entry in entries):
+                return _UNKNOWN
+    except OSError:
+        return _UNKNOWN
+    return _packed_signature(status)
 
 
 def _parent(path: str) -> str:
@@ -204,7 +266,7 @@ def _ask_remembered(base: str, remembered: Listing, found: Looked) -> list[str]:
             continue
         if is_dir(status.st_mode):
             to_list.append(path)  # a folder now: all it holds is new
-        elif (packed := _packed_status(status)) == statuses[index * size : (index + 1) * size]:
+        elif (packed := packed_status(status)) == statuses[index * size : (index + 1) * size]:
             same[path] = packed
     return to_list
 

@@ -41,6 +41,7 @@ from .cache import BuildCache, files_key, version_scope
 from .collector import collector_paused
 from .config import Config
 from .incremental import identity, site_objects, trace_reads
+from .listing import Listing
 from .model import Page, RelatedLink, Site, SiteInfo, Story, Term, TermRef
 from .page_store import (
     CALL,
@@ -453,12 +454,12 @@ class PageRecords:
                 # (The digest of an object read whole is its own: `_save` and `digest_of` need not work it out again.)
                 self._fresh[path] = (call, origin, tables.put_all(flat, values, self._wholes))
 
-    def save(self, cache: BuildCache, scope: str, paths: Iterable[str]) -> None:
-        """Remember the pages at `paths` (kept or rendered this build) once they are written."""
+    def save(self, cache: BuildCache, scope: str, paths: Iterable[str], listing: Listing | None = None) -> None:
+        """Remember the pages at `paths` (kept or rendered this build) once they are written (`listing`: as the write left them)."""
         with collector_paused():
-            self._save(cache, scope, paths)
+            self._save(cache, scope, paths, listing)
 
-    def _save(self, cache: BuildCache, scope: str, paths: Iterable[str]) -> None:
+    def _save(self, cache: BuildCache, scope: str, paths: Iterable[str], listing: Listing | None) -> None:
         if cache.path is None:
             return
         stored = self._stored
@@ -475,12 +476,20 @@ class PageRecords:
         if kept:
             assert stored is not None
             pages.carry(stored, kept)
+        # The status each file was left with: from the listing when most are asked for, else from the file system.
+        statuses = listing.file_statuses() if listing is not None and len(fresh) * 8 > len(listing.files) else None
         out_dir = str(self.out_dir)
         for path, call, origin, reads in fresh:
-            try:
-                status = os.stat(os.path.join(out_dir, path), follow_symlinks=False)
-            except OSError:
-                continue
+            if statuses is not None:
+                if (found := statuses.get(path)) is None:
+                    continue
+                status = (found[1], found[2], found[4])
+            else:
+                try:
+                    stat_result = os.stat(os.path.join(out_dir, path), follow_symlinks=False)
+                except OSError:
+                    continue
+                status = (stat_result.st_size, stat_result.st_mtime_ns, stat_result.st_ino)
             pages.add(path, call, status, origin, reads)
         # Reads no page needs pile up only as the tables grow: only then are they counted.
         if len(tables.pair_keys) > (len(stored.pairs) if stored else 0) and tables.wasteful(pages.reads) > SLACK:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import marshal
-import os
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -194,11 +193,11 @@ class PageColumns:
             self.counts += array("I", (end - begin for begin, end in zip([reads_from, *stored.ends[first : last - 1]], stored.ends[first:last])))
             start = end
 
-    def add(self, path: str, call: bytes, status: os.stat_result, origin: str, reads: array[int]) -> None:
-        """The record of a page rendered this build."""
+    def add(self, path: str, call: bytes, status: tuple[int, int, int], origin: str, reads: array[int]) -> None:
+        """The record of a page rendered this build (`status`: its file's size, modification time and inode)."""
         self.paths.append(path)
         self.calls += call
-        self.files.extend((status.st_size, status.st_mtime_ns, status.st_ino))
+        self.files.extend(status)
         self.origins.append(origin)
         self.reads.extend(reads)
         self.counts.append(len(reads))

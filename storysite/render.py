@@ -52,6 +52,8 @@ class Output:
     """The output folder holds it already, as the last build wrote it: a page kept rather than rendered."""
     staged: bool = False
     """Its bytes wait in the writer's staging folder already (`writer.Stager`), not in memory."""
+    status: bytes | None = None
+    """The status of its staged file as the writer wrote it, packed (`listing.packed_status`)."""
 
 
 @dataclass(frozen=True)

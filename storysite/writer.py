@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import ContentError, Problem, StorysiteError, shown_path
-from .listing import Listing, Looked, look
+from .listing import Listing, Looked, look, packed_status, written
 from .model import Asset
 from .render import Output
 from .sources import files_under
@@ -113,8 +113,8 @@ class Stager:
             return output
         if not self.fresh and self._unfollowed(output.path) and _same(output, self.out_dir, output.path):
             return replace(output, data=None, kept=True)
-        _stage(output, self.staging / output.path)
-        return replace(output, data=None, source=self.staging / output.path, staged=True)
+        status = _stage(output, self.staging / output.path)
+        return replace(output, data=None, source=self.staging / output.path, staged=True, status=status)
 
     def _unfollowed(self, path: str) -> bool:
         """Whether the folders `path` is in are folders, not symlinks: a file is never compared through one."""
@@ -199,7 +199,7 @@ def _folders_of(paths: Iterable[str]) -> set[str]:
 
 
 def _write_whole(plan: dict[str, Output], out_dir: Path, staging: Path, retired: Path, state: bool) -> WriteReport:
-    _stage_all(plan, list(plan), staging)
+    statuses = _stage_all(plan, list(plan), staging)
     if out_dir.is_symlink() or out_dir.is_file():
         out_dir.unlink()
     if out_dir.exists():
@@ -207,27 +207,40 @@ def _write_whole(plan: dict[str, Output], out_dir: Path, staging: Path, retired:
     os.replace(staging, out_dir)
     _remove(retired)
     log.debug("wrote %d files to %s", len(plan), out_dir)
-    return WriteReport(tuple(plan), (), 0, look(out_dir).left(out_dir) if state else None)
+    if not state:
+        return WriteReport(tuple(plan), (), 0)
+    # The staging folder was put in place whole: its files keep the status they were written with.
+    for path, output in plan.items():
+        statuses.setdefault(path, output.status)  # type: ignore[arg-type]
+    listing = written(out_dir, statuses) if None not in statuses.values() else look(out_dir).left(out_dir)
+    return WriteReport(tuple(plan), (), 0, listing)
 
 
-def _stage_all(plan: dict[str, Output], paths: list[str], staging: Path) -> None:
+def _stage_all(plan: dict[str, Output], paths: list[str], staging: Path) -> dict[str, bytes]:
+    """Write the files at `paths` that a Stager did not into the staging folder; their status as written, by path."""
     staging.mkdir(parents=True, exist_ok=True)
+    statuses = {}
     try:
         for path in paths:
             if not plan[path].staged:
-                _stage(plan[path], staging / path)
+                statuses[path] = _stage(plan[path], staging / path)
     except BaseException:
         _remove(staging)
         raise
+    return statuses
 
 
-def _stage(output: Output, target: Path) -> None:
+def _stage(output: Output, target: Path) -> bytes:
+    """Write an output's file at `target`; its status as written, packed."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if output.data is not None:
-        target.write_bytes(output.data)
-    else:
-        assert output.source is not None
-        shutil.copyfile(output.source, target)
+        with open(target, "wb") as file:
+            file.write(output.data)
+            file.flush()
+            return packed_status(os.fstat(file.fileno()))
+    assert output.source is not None
+    shutil.copyfile(output.source, target)
+    return packed_status(os.lstat(target))
 
 
 @dataclass(frozen=True)

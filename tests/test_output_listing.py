@@ -147,6 +147,40 @@ def test_a_change_made_by_hand_in_the_output_folder_is_found_and_corrected(
         assert files_of(out.parent / "copy-of-two") == {"index.html": files_of(out)["stories/two/index.html"]}, "what it led to is left alone"
 
 
+@pytest.mark.parametrize("change", HAND_CHANGES)
+def test_a_change_made_by_hand_after_a_cold_build_is_found_and_corrected(scratch_site, tmp_path: Path, times: str, change: str) -> None:
+    root = scratch_site(SITE)
+    out = root / "_site"
+    stage_names(root)  # its listing is made of the status each file was written with
+    HAND_CHANGES[change](out)
+    assert "write" in stage_names(root), "the output folder is not as the last build left it"
+    assert stage_names(root) == ["config", "theme", "discover", "total"], "and then it is"
+    stage_names(root, "--no-cache", "--out", str(tmp_path / "cold"))
+    assert files_of(out) == files_of(tmp_path / "cold")
+
+
+def test_a_folder_made_whole_is_known_by_its_times_only_when_it_holds_what_was_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("storysite.parsed_files.MARGIN_NS", 0)
+    out = tmp_path / "out"
+    for path in ("index.html", "a/index.html", "b/index.html", "b/c/index.html"):
+        (out / path).parent.mkdir(parents=True, exist_ok=True)
+        (out / path).write_text(f"<p>{path}</p>", encoding="utf-8")
+    statuses = {path: listing.packed_status(os.lstat(out / path)) for path in ("index.html", "a/index.html", "b/index.html", "b/c/index.html")}
+    (out / "b/stray.html").write_text("<p>not written by the build</p>", encoding="utf-8")
+    left = listing.written(out, statuses)
+    assert left.folders == ["", "a", "b", "b/c"]
+    signatures = dict(zip(left.folders, (left.signatures[i * 40 : (i + 1) * 40] for i in range(len(left.folders)))))
+    assert signatures["a"] != listing._UNKNOWN and signatures["b/c"] != listing._UNKNOWN, "known by their times"
+    assert signatures["b"] == listing._UNKNOWN, "it holds a file that was not written there: listed again"
+    looked = listing.look(out, left)
+    assert not looked.as_left(left) and "b/stray.html" in looked.entries
+    (out / "b/stray.html").unlink()
+    again = listing.written(out, statuses)
+    assert listing.look(out, again).as_left(again)
+
+
 def test_only_the_folders_a_write_touched_are_listed_again(scratch_site, listed: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("storysite.parsed_files.MARGIN_NS", 0)
     root = scratch_site(SITE)

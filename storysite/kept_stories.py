@@ -24,6 +24,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from operator import attrgetter
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,7 @@ _FIELDS = tuple(field.name for field in fields(Story))
 _DATE, _UPDATED, _NICHE, _AUDIENCES, _TAGS, _RELATED, _EXTRA, _SOURCE, _LINES = map(
     _FIELDS.index, ("date", "updated", "niche", "audiences", "tags", "related_slugs", "extra", "source", "lines")
 )
+_VALUES_OF = attrgetter(*_FIELDS)
 _SLUG, _PATH, _DRAFT, _SHOWN = map(_FIELDS.index, ("slug", "path", "draft", "shown"))
 _VALUES = 7
 """Where a record's story values begin: [signature, body key, names, lookups, removed, warnings, digests, *values]."""
@@ -189,13 +191,15 @@ def _titles(story: Story) -> list[str]:
 def _record(signature: list[int], body_key: str, assembled: AssembledStory, digests: list[Any]) -> list[Any] | None:
     """What is remembered of a story (None when a value cannot be turned into plain data and back exactly)."""
     story = assembled.story
-    values = [getattr(story, name) for name in _FIELDS]
-    values[_DATE], values[_UPDATED] = moment(story.date), moment(story.updated)
+    values = list(_VALUES_OF(story))
+    values[_DATE], values[_UPDATED] = date, updated = moment(story.date), moment(story.updated)
     values[_NICHE] = values[_AUDIENCES] = values[_TAGS] = None  # linked again from their names
-    values[_RELATED], values[_EXTRA], values[_SOURCE] = list(story.related_slugs), encoded_value(dict(story.extra)), str(story.source)
+    values[_RELATED], values[_SOURCE] = list(story.related_slugs), str(story.source)
+    values[_EXTRA] = extra = encoded_value(dict(story.extra)) if story.extra else {}
     values[_LINES] = dict(story.lines)
-    removed, warnings = _plain_problems(assembled.removed), _plain_problems(assembled.warnings)
-    if any(values[index] is UNSUPPORTED for index in (_DATE, _UPDATED, _EXTRA)) or removed is None or warnings is None or not isinstance(story.lines, MappingProxyType):
+    removed = _plain_problems(assembled.removed) if assembled.removed else []
+    warnings = _plain_problems(assembled.warnings) if assembled.warnings else []
+    if UNSUPPORTED in (date, updated, extra) or removed is None or warnings is None or not isinstance(story.lines, MappingProxyType):
         return None
     niche, audiences, tags = assembled.names
     lookups = [[str(path), url] for path, url in assembled.lookups]

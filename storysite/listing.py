@@ -203,9 +203,8 @@ def _settled_signature(folder: str, names: set[str], looked_at: int) -> bytes:
         status = os.lstat(folder)
         if not stat.S_ISDIR(status.st_mode) or not settled(changed_at(status), looked_at):
             return _UNKNOWN
-        with os.scandir(folder) as entries:
-            if any(entry.name not in names for entry in entries):
-                return _UNKNOWN
+        if not names.issuperset(os.listdir(folder)):
+            return _UNKNOWN
     except OSError:
         return _UNKNOWN
     return _packed_signature(status)

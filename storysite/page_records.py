@@ -86,6 +86,8 @@ def _key(value: object) -> str | None:
 _MARK = ...
 """Opens the plain form of every value that is not plain data itself (an Ellipsis in a value is marked too)."""
 _ATOMS = frozenset({str, int, float, bool, type(None), bytes})
+_MANY = 16
+"""Values in a tuple worth looking up as site-model objects all at once."""
 _LINK = "link"
 """The mark of a related link whose score a page does not show."""
 _PICKLED = "pickle"
@@ -141,8 +143,15 @@ class _Digests:
         atoms = _ATOMS
         if atoms.issuperset(map(type, values)):
             return values
+        if len(values) > _MANY and (known := self.all_named(values)) is not None:
+            return tuple(known)
         convert = self._convert
         return tuple([value if type(value) in atoms else convert[type(value)](value) for value in values])
+
+    def all_named(self, values: tuple[Any, ...]) -> list[tuple[Any, ...]] | None:
+        """The plain forms of many values that are all site-model objects of this build (a term's stories), at once; else None."""
+        found = list(map(self._named.get, map(id, values)))
+        return None if None in found else found
 
     def plain_list(self, values: list[Any]) -> list[Any]:
         atoms, convert = _ATOMS, self._convert

@@ -15,6 +15,13 @@ process it waited for), peak memory (of the tool's whole process tree, sampled e
 and the HTML files made. Then it prints storysite's time as a ratio of each peer's. All figures come
 from one run; with --repeat, each is the median, the tools taking turns so that they share the
 machine's noise alike. Run it with the Python of storysite's own virtual environment.
+
+What a cold build starts without (a tool's output and caches, an earlier corpus) is moved aside into
+the work folder's `set-aside` folder and deleted only when all builds are done. On ext4 without a
+journal, the kernel passes over every inode freed in the last minutes, one by one, each time it
+makes a file; a build that runs just after 20,000 files were deleted then spends seconds more making
+its own (seen on a 2-core machine: 11,000 folders with a file each took 0.3 s, and 3-6 s after such
+a delete). No tool should pay for what the benchmark deleted before it.
 """
 
 from __future__ import annotations
@@ -171,9 +178,22 @@ def install_peers() -> None:
         print("Eleventy not installed: there is no npm, or npm failed", file=sys.stderr)
 
 
-def write_corpus(root: Path, n: int, seed: int) -> list[Synthetic]:
-    """The same stories as a storysite, a Hugo, a Pelican and an Eleventy site under `root`."""
-    if root.exists():
+def set_aside(path: Path, aside: Path) -> None:
+    """Move `path` (a file or a folder) into the folder `aside`, to be deleted after the builds."""
+    if not path.exists() and not path.is_symlink():
+        return
+    aside.mkdir(parents=True, exist_ok=True)
+    path.rename(aside / f"{len(os.listdir(aside))}-{path.name}")
+
+
+def write_corpus(root: Path, n: int, seed: int, aside: Path | None = None) -> list[Synthetic]:
+    """The same stories as a storysite, a Hugo, a Pelican and an Eleventy site under `root`.
+
+    An earlier corpus there goes into `aside` (see `set_aside`), or is deleted when there is none.
+    """
+    if aside is not None:
+        set_aside(root, aside)
+    elif root.exists():
         shutil.rmtree(root)
     stories = write_site(root / "storysite", n, seed)
     hugo = root / "hugo"
@@ -267,15 +287,14 @@ def _process_memory(pid: int) -> int:
         return 0
 
 
-def run_scenarios(tool: Tool, site: Path, edited: Synthetic, turn: int) -> dict[str, Run]:
-    """Cold build, rebuild with nothing changed, rebuild after one story was edited."""
+def run_scenarios(tool: Tool, site: Path, edited: Synthetic, turn: int, aside: Path) -> dict[str, Run]:
+    """Cold build, rebuild with nothing changed, rebuild after one story was edited.
+
+    The tool's output and caches of an earlier run go into `aside` (see `set_aside`).
+    """
     runs = {}
     for name in tool.caches:
-        path = site / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
+        set_aside(site / name, aside)
     for scenario in SCENARIOS:
         if scenario == "one edited":
             with (site / tool.story_file(edited)).open("a", encoding="utf-8") as story:
@@ -335,8 +354,20 @@ def main() -> None:
     compile_storysite()
     print(f"machine: {os.cpu_count()} cores, load average at start {os.getloadavg()[0]:.1f}"
           " (shared with other work: figures are noisy)")
+    aside = args.work / "set-aside"
+    if aside.exists():  # left by a run that was stopped
+        shutil.rmtree(aside)
+    try:
+        measure_sizes(args, chosen, not_measured, aside)
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
+
+
+def measure_sizes(args: argparse.Namespace, chosen: list[Tool], not_measured: dict[str, str], aside: Path) -> None:
+    """Each corpus size in turn: write the corpus, build it with every tool, print the figures."""
     for n in (int(size) for size in args.sizes.split(",")):
-        stories = write_corpus(args.work / f"corpus-{n}", n, args.seed)
+        stories = write_corpus(args.work / f"corpus-{n}", n, args.seed, aside)
         # Content is written well before a build in real life. A file saved within storysite's margin
         # of a build is remembered with a hash of its bytes, and the next build hashes it again and
         # remembers it anew: not what the scenarios are about.
@@ -345,11 +376,10 @@ def main() -> None:
         runs: dict[str, list[dict[str, Run]]] = {t.name: [] for t in chosen}
         for turn in range(args.repeat):
             for tool in chosen:
-                runs[tool.name].append(run_scenarios(tool, args.work / f"corpus-{n}" / tool.folder, edited, turn))
+                runs[tool.name].append(run_scenarios(tool, args.work / f"corpus-{n}" / tool.folder, edited, turn, aside))
                 print(f"  {n} stories, turn {turn + 1}: {tool.name} done", file=sys.stderr)
         results = {name: {s: median_run([r[s] for r in turns]) for s in SCENARIOS} for name, turns in runs.items()}
         report(n, results, args.repeat, not_measured, {tool.name: tool.note for tool in chosen if tool.note})
-    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -90,3 +90,22 @@ def test_a_peer_not_measured_gets_a_row_and_no_ratio(capsys: pytest.CaptureFixtu
     assert [float(cell) for cell in ratios[2][1:]] == [0.5, 0.5, 0.5]
     assert "eleventy was not measured: no Node.js and npm on this machine." in out
     assert "hugo: Hugo without related content." in out
+
+
+def test_what_a_cold_build_starts_without_is_set_aside_not_deleted(tmp_path: Path) -> None:
+    # Deleted files would make the next build slower on some disks: they wait in one folder for the end.
+    aside = tmp_path / "set-aside"
+    root = tmp_path / "corpus"
+    write_corpus(root, 3, seed=1)
+    (root / "storysite" / "_site").mkdir()
+    (root / "storysite" / "_site" / "index.html").write_text("old", encoding="utf-8")
+    (root / "hugo" / ".hugo_build.lock").write_text("", encoding="utf-8")
+    peers.set_aside(root / "storysite" / "_site", aside)
+    peers.set_aside(root / "hugo" / ".hugo_build.lock", aside)
+    peers.set_aside(root / "storysite" / "not-there", aside)
+    assert not (root / "storysite" / "_site").exists() and not (root / "hugo" / ".hugo_build.lock").exists()
+    assert sorted(p.name for p in aside.iterdir()) == ["0-_site", "1-.hugo_build.lock"]
+    assert (aside / "0-_site" / "index.html").read_text(encoding="utf-8") == "old"
+    write_corpus(root, 3, seed=2, aside=aside)  # the earlier corpus goes aside whole
+    assert (aside / "2-corpus" / "storysite" / "content" / "stories").is_dir()
+    assert len(list((root / "storysite" / "content" / "stories").glob("*.md"))) == 3

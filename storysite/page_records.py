@@ -143,7 +143,7 @@ class _Digests:
         atoms = _ATOMS
         if atoms.issuperset(map(type, values)):
             return values
-        if len(values) > _MANY and (known := self.all_named(values)) is not None:
+        if len(values) > _MANY and type(values[0]) in _NAMED and (known := self.all_named(values)) is not None:
             return tuple(known)
         convert = self._convert
         return tuple([value if type(value) in atoms else convert[type(value)](value) for value in values])

@@ -32,7 +32,7 @@ from .related_links import RelatedLinks, related_links
 from .render import cname_outputs, planned_pages, render_site
 from .sources import discover
 from .stages import Stages, StageTime
-from .textvec import TextTerms, packed_terms, unpacked_terms
+from .textvec import PackedTerms, TextTerms, packed_terms
 from .theme import (
     ThemeLayer,
     load_strings,
@@ -202,7 +202,7 @@ def _theme_folders(config: Config, chain: tuple[ThemeLayer, ...]) -> list[Path]:
 def cached_text_terms(
     stories: Sequence[Story], cache: BuildCache, jobs: int = 1, parsed: Mapping[Path, tuple[str, bytes]] | None = None,
     texts: Mapping[str, str] | None = None,
-) -> dict[str, TextTerms]:
+) -> PackedTerms:
     """Each story's term counts for text similarity, from the parse stage or the build cache when they have them.
 
     `parsed` holds, by source file, the body HTML the parse stage counted terms in and the counts:
@@ -216,9 +216,9 @@ def cached_text_terms(
         for story in stories
         if (html_terms := counted.get(story.source)) is not None and html_terms[0] == story.content
     }
-    terms = {slug: unpacked_terms(data) for slug, data in packed.items()}
+    terms: dict[str, bytes | TextTerms] = dict(packed)
     if not cache.enabled:
-        return terms
+        return PackedTerms(terms)
     cache.namespace(TERMS_NAMESPACE, TERMS_SCOPE)
     keys = {story.slug: (texts or {}).get(story.slug) or text_digest(story) for story in stories}
     stored = stored_terms(cache, [keys[story.slug] for story in stories if story.slug not in terms])
@@ -232,5 +232,5 @@ def cached_text_terms(
             missing.append((story, keys[story.slug]))
     for (story, key), found in zip(missing, fork_map(lambda i: packed_terms(story_terms(missing[i][0])), len(missing), jobs)):
         cache.put_bytes(TERMS_NAMESPACE, key, found)
-        terms[story.slug] = unpacked_terms(found)
-    return terms
+        terms[story.slug] = found
+    return PackedTerms(terms)

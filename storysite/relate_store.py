@@ -45,10 +45,12 @@ from .textvec import (
     MAX_DF_FLOOR,
     MIN_DF,
     TEXT_ANALYSIS,
+    PackedTerms,
     TextTerms,
-    document_frequencies,
     kept_terms_idf,
+    packed_terms,
     tfidf_vector,
+    unpacked_terms,
 )
 
 if TYPE_CHECKING:
@@ -171,8 +173,11 @@ def full_relate(
     stories: Sequence[Story], config: Config, now: dt.datetime, terms: Mapping[str, TextTerms], digests: dict[str, str], scope: str
 ) -> tuple[Relations, RelateState]:
     """What `relate_stories` gives, worked out as `RelateMemo` does, and the state that lets the next build bring it up to date."""
-    all_terms = [terms[story.slug] for story in stories]
-    idf = kept_terms_idf(document_frequencies(all_terms), len(all_terms))
+    # Term counts go through here packed, one story unpacked at a time (here, then on the workers): a
+    # large site's counts, all unpacked at once, would take more memory than anything else in the build.
+    packed = [_packed(terms, story.slug) for story in stories]
+    held = _holder_lists(packed)
+    idf = kept_terms_idf({term: len(positions) for term, positions in held.items()}, len(packed))
     same = {term: term for term in idf}
     use_text, use_meta = index_uses(config.related)
     made: dict[int, tuple[Item, list[str], Meta]] = {}
@@ -186,7 +191,7 @@ def full_relate(
         made[position] = item, index_keys(item, use_text, use_meta), story_meta(story, now)
 
     # Each story's vector is worked out on any process and comes back as stored.
-    stored_vectors = fork_map(lambda position: vector_bytes(tfidf_vector(all_terms[position], idf)), len(all_terms), config.jobs, then=take)
+    stored_vectors = fork_map(lambda position: vector_bytes(tfidf_vector(unpacked_terms(packed[position]), idf)), len(packed), config.jobs, then=take)
     ordered = [made[position] for position in range(len(stories))]
     items = [entry[0] for entry in ordered]
     keys = [entry[1] for entry in ordered]
@@ -207,8 +212,9 @@ def full_relate(
         ranked = ranked_relations(item, [by_slug[slug] for slug in candidates], by_slug, scorer)
         return candidates, plain_relations(ranked), shown_relations(ranked, config.related.weights)
 
+    state.holders.update({term: array("i", positions).tobytes() for term, positions in held.items()})
+    del held, packed
     later = [
-        lambda: state.holders.update(_holders(all_terms)),
         lambda: state.indexed.update({key: marshal.dumps(ranked, MARSHAL_VERSION) for key, ranked in indexed.items()}),
     ]
 
@@ -256,13 +262,18 @@ class KeptRelations(Mapping[str, tuple[Relation, ...]]):
         return len(self.slugs)
 
 
-def _holders(all_terms: Sequence[TextTerms]) -> dict[str, bytes]:
-    """Term -> the positions of the stories that hold it."""
+def _packed(terms: Mapping[str, TextTerms], slug: str) -> bytes:
+    return terms.packed(slug) if isinstance(terms, PackedTerms) else packed_terms(terms[slug])
+
+
+def _holder_lists(packed: Sequence[bytes]) -> dict[str, list[int]]:
+    """Term -> the positions of the stories that hold it, terms in the order they first come (as
+    `document_frequencies` counts them), from each story's packed counts."""
     lists: defaultdict[str, list[int]] = defaultdict(list)
-    for position, terms in enumerate(all_terms):
+    for position, terms in enumerate(packed):
         # map() keeps the 2 million appends of a large site in C; list.append gives None, so any() goes through all.
-        any(map(list.append, map(lists.__getitem__, terms), repeat(position)))
-    return {term: array("i", held).tobytes() for term, held in lists.items()}
+        any(map(list.append, map(lists.__getitem__, unpacked_terms(terms)), repeat(position)))
+    return lists
 
 
 def targets(state: RelateState) -> set[str]:

@@ -248,3 +248,22 @@ def test_the_state_file_is_read_where_the_system_has_no_pread(
     ranked, stories = ranked_again(caplog)
     assert ranked < stories, "the state was not used"
     assert files_of(root / "_site") == cold_build(root, tmp_path / "cold")
+
+
+def test_term_counts_packed_or_plain_relate_alike(corpus: tuple[Path, list[Path]], tmp_path: Path) -> None:  # noqa: F811
+    # A cold relate goes through term counts packed, one story unpacked at a time; counts handed over
+    # as plain mappings give the same relations and the same state.
+    root, _ = corpus
+    config = load_config(root, future=True)
+    stories = built_model(config).stories
+    found = {}
+    for name in ("packed", "plain"):
+        with BuildCache(tmp_path / name / "cache.sqlite") as cache:
+            terms = partial(cached_text_terms, cache=cache) if name == "packed" else (
+                lambda some: {story.slug: story_terms(story) for story in some})
+            relations = relate_kept(stories, config, NOW, cache, terms)
+            state = relate_file.load_state(tmp_path / name / STATE_FILE, relate_store.state_scope(config.related))
+        assert state is not None
+        found[name] = relations, {field: getattr(state, field) for field in ("slugs", "holders", "vectors", "ranked", "shown", "candidates", "postings")}
+    assert found["packed"] == found["plain"]
+    assert found["packed"][0] == relate_stories(stories, config, NOW)

@@ -177,13 +177,7 @@ def test_an_edit_a_coarse_file_system_cannot_see_is_caught_by_the_bytes(
 
 def test_a_damaged_record_is_read_again_not_trusted(scratch_site, tmp_path: Path, no_margin: None, reads: list[str]) -> None:
     root = scratch_site(SITE)
-    cached_build(root)
-    with sqlite3.connect(root / CACHE_DIR / CACHE_FILE) as db:
-        db.execute("UPDATE entries SET value = CAST(replace(CAST(value AS TEXT), 'Second', 'Stale!') AS BLOB) WHERE namespace IN ('parsed-files', 'kept-stories', 'markdown')")
-    db.close()
-    rewrite(root / "content/stories/four.md", story(title="Four", date="2025-01-04", body="Fourth story, edited.\n"))
-    reads.clear()
-    built = cached_build(root)
+    built = _rebuilt_after(root, reads, "UPDATE entries SET value = CAST(replace(CAST(value AS TEXT), 'Second', 'Stale!') AS BLOB) WHERE namespace IN ('parsed-files', 'kept-stories', 'markdown')")
     assert "two.md" in reads
     assert "Stale!" not in built["stories/two/index.html"].decode()
     assert built == cold_build(root, tmp_path / "cold")
@@ -191,14 +185,8 @@ def test_a_damaged_record_is_read_again_not_trusted(scratch_site, tmp_path: Path
 
 def test_a_file_whose_converted_markdown_is_gone_is_read_again(scratch_site, tmp_path: Path, no_margin: None, reads: list[str]) -> None:
     root = scratch_site(SITE)
-    cached_build(root)
     # The record of each file is there, the HTML it names is not (a damaged entry is dropped so).
-    with sqlite3.connect(root / CACHE_DIR / CACHE_FILE) as db:
-        db.execute("DELETE FROM entries WHERE namespace IN ('markdown', 'kept-stories')")
-    db.close()
-    rewrite(root / "content/stories/four.md", story(title="Four", date="2025-01-04", body="Fourth story, edited.\n"))
-    reads.clear()
-    built = cached_build(root)
+    built = _rebuilt_after(root, reads, "DELETE FROM entries WHERE namespace IN ('markdown', 'kept-stories')")
     assert sorted(reads) == ["about.md", "four.md", "one.md", "three.md", "two.md"]
     assert built == cold_build(root, tmp_path / "cold")
 
@@ -252,3 +240,14 @@ def test_a_remembered_file_names_the_line_of_a_dead_link_as_a_read_one_does(scra
         " (check the file name; a link to a story is its file name, e.g. other-story.md)"
     )
     assert warnings[0] == warnings[1] == [expected]
+
+
+def _rebuilt_after(root: Path, reads: list[str], damage: str) -> dict[str, bytes]:
+    """Build, change the cache by the SQL statement `damage`, edit another story, build again: the pages."""
+    cached_build(root)
+    with sqlite3.connect(root / CACHE_DIR / CACHE_FILE) as db:
+        db.execute(damage)
+    db.close()
+    rewrite(root / "content/stories/four.md", story(title="Four", date="2025-01-04", body="Fourth story, edited.\n"))
+    reads.clear()
+    return cached_build(root)
